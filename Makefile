@@ -1,0 +1,38 @@
+# lits-engine: `make demo` and `make test` set up, configure, build and run.
+#   make demo            set-up + build + `lits demo`
+#   make test            set-up + build + the whole test suite (ctest)
+#   make test-variants   the suite again with LITS_CUDA=OFF and with LITS_ONEDNN=OFF LITS_BLAS=OFF
+#   make build           set-up + build only
+# Variables: BUILD (build folder), JOBS (parallel jobs), CMAKE_FLAGS (extra -D options).
+# CI=true turns warnings into errors.
+
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+WERROR := $(if $(filter true,$(CI)),ON,OFF)
+
+.PHONY: all setup configure build test demo test-variants clean
+
+all: build
+
+setup:
+	@bash tools/setup.sh
+
+configure: setup
+	cmake -S . -B $(BUILD) -G Ninja -DLITS_WERROR=$(WERROR) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
+
+demo: build
+	$(BUILD)/tools/lits demo
+
+test-variants: setup
+	$(MAKE) test BUILD=build-cpu-only CMAKE_FLAGS="-DLITS_CUDA=OFF"
+	$(MAKE) test BUILD=build-own-kernels CMAKE_FLAGS="-DLITS_ONEDNN=OFF -DLITS_BLAS=OFF"
+
+clean:
+	rm -rf build build-cpu-only build-own-kernels build-gpu

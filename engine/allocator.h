@@ -1,0 +1,39 @@
+// Device memory: 64-byte aligned CPU allocations and a caching, size-binned CUDA allocator.
+// Both count live and peak bytes, which tests (saved tensors released) and benchmarks read.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/device.h"
+
+namespace lits {
+
+struct AllocatorStats {
+  int64_t live_bytes = 0;    // held by tensors now
+  int64_t peak_bytes = 0;    // max of live_bytes since the last reset_peak
+  int64_t cached_bytes = 0;  // CUDA: freed blocks kept for reuse (0 on the CPU)
+  int64_t allocations = 0;   // calls that returned memory
+};
+
+// Throws lits::Error when memory cannot be had (naming the device, the request and the counters).
+void* device_allocate(Device device, int64_t bytes);
+// Never throws; `bytes` is the size passed to device_allocate.
+void device_deallocate(Device device, void* ptr, int64_t bytes) noexcept;
+
+AllocatorStats allocator_stats(Device device);
+void reset_peak_bytes(Device device);
+// CUDA: return cached blocks to the driver. CPU: no-op.
+void empty_cache(Device device);
+
+constexpr int64_t kCpuAlignment = 64;
+
+namespace detail {
+// Implemented in cuda_allocator.cpp (CUDA builds) or as errors (CPU-only builds).
+void* cuda_allocate(int device, int64_t bytes);
+void cuda_deallocate(int device, void* ptr, int64_t bytes) noexcept;
+AllocatorStats cuda_allocator_stats(int device);
+void cuda_reset_peak(int device);
+void cuda_empty_cache(int device);
+}  // namespace detail
+
+}  // namespace lits

@@ -1,0 +1,129 @@
+// Caching CUDA allocator, one pool per device. Requests are rounded to 512 B (small) or 2 MiB
+// (large, >= 1 MiB) bins and freed blocks are kept per bin for reuse. All work runs on the
+// device's single context stream, so a block freed by the host can be reused by the next launch
+// without synchronising: stream order already puts it after its last use.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "engine/allocator.h"
+#include "engine/error.h"
+
+#if LITS_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "engine/cuda_check.h"
+#endif
+
+namespace lits::detail {
+
+#if LITS_HAVE_CUDA
+namespace {
+
+constexpr int64_t kSmallLimit = 1 << 20;
+constexpr int64_t kSmallBin = 512;
+constexpr int64_t kLargeBin = 2 << 20;
+
+int64_t bin_size(int64_t bytes) {
+  const int64_t unit = bytes < kSmallLimit ? kSmallBin : kLargeBin;
+  return (bytes + unit - 1) / unit * unit;
+}
+
+struct Pool {
+  std::mutex mutex;
+  std::map<int64_t, std::vector<void*>> free_blocks;
+  AllocatorStats stats;
+
+  void release_cache() {
+    for (auto& [size, blocks] : free_blocks)
+      for (void* p : blocks) {
+        cudaFree(p);
+        stats.cached_bytes -= size;
+      }
+    free_blocks.clear();
+  }
+};
+
+Pool& pool(int device) {
+  static std::mutex pools_mutex;
+  static std::map<int, std::unique_ptr<Pool>> pools;
+  std::lock_guard<std::mutex> lock(pools_mutex);
+  auto& p = pools[device];
+  if (!p) p = std::make_unique<Pool>();
+  return *p;
+}
+
+}  // namespace
+
+void* cuda_allocate(int device, int64_t bytes) {
+  LITS_CHECK(cuda_available(), "cannot allocate " << bytes << " bytes on cuda:" << device << ": "
+                                                  << cuda_unavailable_reason());
+  LITS_CHECK(device >= 0 && device < cuda_device_count(),
+             "cuda:" << device << " does not exist (" << cuda_device_count() << " device(s))");
+  Pool& p = pool(device);
+  const int64_t size = bin_size(bytes);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  void* ptr = nullptr;
+  auto it = p.free_blocks.find(size);
+  if (it != p.free_blocks.end() && !it->second.empty()) {
+    ptr = it->second.back();
+    it->second.pop_back();
+    p.stats.cached_bytes -= size;
+  } else {
+    LITS_CUDA_CHECK(cudaSetDevice(device));
+    if (cudaMalloc(&ptr, static_cast<size_t>(size)) != cudaSuccess) {
+      cudaGetLastError();
+      p.release_cache();  // give the cache back to the driver and try once more
+      LITS_CHECK(cudaMalloc(&ptr, static_cast<size_t>(size)) == cudaSuccess,
+                 "CUDA out of memory on cuda:" << device << " allocating " << bytes << " bytes (live "
+                                               << p.stats.live_bytes << " bytes, cache emptied)");
+    }
+  }
+  p.stats.live_bytes += size;
+  p.stats.peak_bytes = std::max(p.stats.peak_bytes, p.stats.live_bytes);
+  p.stats.allocations += 1;
+  return ptr;
+}
+
+void cuda_deallocate(int device, void* ptr, int64_t bytes) noexcept {
+  Pool& p = pool(device);
+  const int64_t size = bin_size(bytes);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.free_blocks[size].push_back(ptr);
+  p.stats.live_bytes -= size;
+  p.stats.cached_bytes += size;
+}
+
+AllocatorStats cuda_allocator_stats(int device) {
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return p.stats;
+}
+
+void cuda_reset_peak(int device) {
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.stats.peak_bytes = p.stats.live_bytes;
+}
+
+void cuda_empty_cache(int device) {
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.release_cache();
+}
+
+#else  // no CUDA backend in this build
+
+void* cuda_allocate(int device, int64_t bytes) {
+  LITS_THROW("cannot allocate " << bytes << " bytes on cuda:" << device << ": " << cuda_unavailable_reason());
+}
+void cuda_deallocate(int, void*, int64_t) noexcept {}
+AllocatorStats cuda_allocator_stats(int) { return {}; }
+void cuda_reset_peak(int) {}
+void cuda_empty_cache(int) {}
+
+#endif
+
+}  // namespace lits::detail

@@ -1,0 +1,24 @@
+// The op registry (see op_registry.h). Add a line here when adding an op.
+#include "engine/op_registry.h"
+
+#include <algorithm>
+
+namespace lits {
+
+const std::vector<OpInfo>& op_registry() {
+  static const std::vector<OpInfo> ops = {
+      {"add", true},        {"sub", true},      {"mul", true},     {"div", true},     {"scale", true},
+      {"relu", true},       {"leaky_relu", true}, {"sigmoid", true}, {"exp", true},   {"log", true},
+      {"softmax", true},    {"sum", true},      {"mean", true},    {"sum_to", true},  {"reshape", true},
+      {"narrow", true},     {"contiguous", true}, {"concat", true}, {"split", true},  {"matmul", true},
+      {"linear", true},     {"fill", false},    {"uniform", false}, {"normal", false},
+  };
+  return ops;
+}
+
+bool is_registered_op(const std::string& name) {
+  const auto& ops = op_registry();
+  return std::any_of(ops.begin(), ops.end(), [&](const OpInfo& o) { return o.name == name; });
+}
+
+}  // namespace lits

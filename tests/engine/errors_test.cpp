@@ -1,0 +1,78 @@
+// Bad input: every failure is a lits::Error that names the op, the shapes/dtypes/devices
+// involved and what was expected, with the place it was detected.
+#include <gtest/gtest.h>
+
+#include "engine/ops.h"
+#include "tests/support/tensors.h"
+
+namespace lits::testing {
+namespace {
+
+// Runs `f`, expects a lits::Error, and returns its message.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("not a lits::Error: ") + e.what();
+  }
+  return "no error";
+}
+
+void expect_contains(const std::string& message, std::initializer_list<const char*> parts) {
+  for (const char* p : parts) EXPECT_NE(message.find(p), std::string::npos) << "missing '" << p << "' in: " << message;
+}
+
+TEST(Errors, ShapeMismatchNamesOpAndShapes) {
+  const std::string m = error_of([] { add(Tensor::zeros({2, 3}), Tensor::zeros({4})); });
+  expect_contains(m, {"add", "[2, 3]", "[4]", "expected", ".cpp:"});
+}
+
+TEST(Errors, DtypeMismatchNamesBothTensors) {
+  const std::string m = error_of([] { mul(Tensor::zeros({2}), Tensor::zeros({2}, DType::kFloat64)); });
+  expect_contains(m, {"mul", "float32[2] on cpu", "float64[2] on cpu", "one dtype"});
+}
+
+TEST(Errors, MatmulShapes) {
+  const std::string m = error_of([] { matmul(Tensor::zeros({2, 3}), Tensor::zeros({2, 3})); });
+  expect_contains(m, {"matmul", "float32[2, 3]", "[M, K] x [K, N]"});
+}
+
+TEST(Errors, UndefinedTensor) {
+  const std::string m = error_of([] { relu(Tensor()); });
+  expect_contains(m, {"relu", "undefined"});
+}
+
+TEST(Errors, CudaWithoutGpuIsAClearError) {
+  if (cuda_available()) GTEST_SKIP() << "a GPU is present; this case is for machines without one";
+  const std::string m = error_of([] { Tensor::zeros({2}, DType::kFloat32, Device::cuda(0)); });
+  expect_contains(m, {"cuda:0", "float32[2]"});
+  EXPECT_NE(m, "no error");
+  const std::string moved = error_of([] { Tensor::zeros({2}).to(Device::cuda(0)); });
+  expect_contains(moved, {"cuda:0"});
+}
+
+TEST(Errors, OpAcrossDevicesNamesTheDevices) {
+  if (!cuda_available()) GTEST_SKIP() << "needs a GPU: " << cuda_unavailable_reason();
+  const std::string m = error_of([] { add(Tensor::zeros({2}), Tensor::zeros({2}, DType::kFloat32, Device::cuda(0))); });
+  expect_contains(m, {"add", "on cpu", "on cuda:0", "one device"});
+}
+
+TEST(Errors, SetRequiresGradOnNonLeaf) {
+  const Tensor x = randn({2}, 1);
+  Tensor y = exp(x);
+  const std::string m = error_of([&] { y.set_requires_grad(false); });
+  expect_contains(m, {"exp", "leaf"});
+}
+
+TEST(Errors, BackwardWithWrongGradientShape) {
+  const Tensor x = randn({3}, 2);
+  const Tensor y = exp(x);
+  const std::string m = error_of([&] { y.backward(Tensor::ones({4}, DType::kFloat64)); });
+  expect_contains(m, {"backward", "[4]", "[3]"});
+}
+
+}  // namespace
+}  // namespace lits::testing

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Verifies the CUDA backend on a GPU machine in one command (see ../shared/docs/gpu.md).
+#
+#   tools/gpu-check.sh --prepare   on a development machine: stage what the GPU machine lacks
+#                                  (GoogleTest sources, CLI11 headers, cuDNN/NCCL/cuBLAS headers)
+#                                  into the git-ignored .gpu-deps/ (a few MB)
+#   tools/gpu-check.sh --run       on the GPU machine, with .gpu-deps/ beside the tree: configure
+#                                  (CUDA on, sm_90 only, oneDNN/BLAS off), build, run every test
+#                                  (the *CudaMatchesCpu parity tests run instead of skipping), run
+#                                  `lits bench ops` and `lits demo` on the GPU; logs and JSON go to
+#                                  $OUT (else build-gpu/out/); the last lines are a summary table.
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DEPS="$ROOT/.gpu-deps"
+
+prepare() {
+  set -e
+  rm -rf "$DEPS"
+  mkdir -p "$DEPS/cli11" "$DEPS/cuda-include"
+  [ -f /usr/src/googletest/CMakeLists.txt ] || { echo "gpu-check: /usr/src/googletest missing (apt-get install libgtest-dev)" >&2; exit 1; }
+  cp -r /usr/src/googletest "$DEPS/googletest"
+  [ -f /usr/include/CLI/CLI.hpp ] || { echo "gpu-check: /usr/include/CLI missing (apt-get install libcli11-dev)" >&2; exit 1; }
+  cp -r /usr/include/CLI "$DEPS/cli11/CLI"
+  # Headers of the CUDA libraries, used only when the GPU machine's wheels lack them.
+  local inc=/usr/local/cuda/include
+  for h in "$inc"/cudnn*.h "$inc"/nccl.h "$inc"/nccl_net.h "$inc"/cublas*.h; do
+    [ -f "$h" ] && cp "$h" "$DEPS/cuda-include/"
+  done
+  echo "gpu-check: staged $(du -sh "$DEPS" | cut -f1) in $DEPS"
+  echo "gpu-check: now run 'bash tools/gpu-check.sh --run' on the GPU machine with carry [\".gpu-deps\"]"
+}
+
+# Folders named lib / include under the python NVIDIA wheels (nvidia/<pkg>/lib, nvidia/cu13/lib, ...).
+wheel_dirs() {
+  local kind="$1"
+  python3 - "$kind" <<'PY' 2>/dev/null
+import os, site, sys
+kind = sys.argv[1]
+roots = []
+for p in site.getsitepackages() + [site.getusersitepackages()]:
+    d = os.path.join(p, "nvidia")
+    if os.path.isdir(d):
+        roots.append(d)
+seen = []
+for r in roots:
+    for dirpath, dirnames, _ in os.walk(r):
+        if os.path.basename(dirpath) == kind and dirpath.count(os.sep) - r.count(os.sep) <= 3:
+            seen.append(dirpath)
+            dirnames[:] = []
+print(";".join(seen))
+PY
+}
+
+run() {
+  local out="${OUT:-$ROOT/build-gpu/out}"
+  mkdir -p "$out"
+  local start=$SECONDS
+  cd "$ROOT"
+  local libs incs
+  libs="$(wheel_dirs lib)"
+  incs="$(wheel_dirs include)"
+  [ -d "$DEPS/cuda-include" ] && incs="${incs:+$incs;}$DEPS/cuda-include"
+  export LD_LIBRARY_PATH="${libs//;/:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  {
+    echo "date: $(date -u)"
+    nvidia-smi -L 2>&1 || true
+    nvcc --version 2>&1 | tail -2
+    echo "wheel lib dirs: $libs"
+    echo "include hints: $incs"
+  } > "$out/machine.txt"
+  cat "$out/machine.txt"
+
+  local gen=""
+  command -v ninja > /dev/null && gen="-G Ninja"
+  local status_configure=0 status_build=0 status_tests=0 status_bench=0 status_demo=0
+  # shellcheck disable=SC2086
+  cmake -S . -B build-gpu $gen -DCMAKE_BUILD_TYPE=Release -DLITS_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DLITS_ONEDNN=OFF -DLITS_BLAS=OFF -DLITS_GTEST_SOURCE="$DEPS/googletest" \
+    -DLITS_CUDA_LIB_HINTS="$libs" -DLITS_CUDA_INCLUDE_HINTS="$incs" > "$out/configure.log" 2>&1 || status_configure=$?
+  tail -3 "$out/configure.log"
+  if [ $status_configure -eq 0 ]; then
+    cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1 || status_build=$?
+    tail -3 "$out/build.log"
+  fi
+  if [ $status_configure -eq 0 ] && [ $status_build -eq 0 ]; then
+    build-gpu/tools/lits --version > "$out/version.txt" 2>&1
+    cat "$out/version.txt"
+    timeout 300 build-gpu/tests/lits_tests --gtest_output="json:$out/tests.json" > "$out/tests.log" 2>&1 || status_tests=$?
+    grep -E "^\[  (FAILED|PASSED|SKIPPED) |^\[ parity" "$out/tests.log" | tail -80
+    timeout 120 build-gpu/tools/lits bench ops --device cuda --json "$out/bench_ops_cuda.json" > "$out/bench_ops_cuda.txt" 2>&1 || status_bench=$?
+    cat "$out/bench_ops_cuda.txt"
+    timeout 60 build-gpu/tools/lits demo --device cuda > "$out/demo_cuda.txt" 2>&1 || status_demo=$?
+    tail -2 "$out/demo_cuda.txt"
+  fi
+
+  echo
+  echo "=== gpu-check summary ($((SECONDS - start)) s; logs in $out) ==="
+  printf "%-12s %s\n" configure "$([ $status_configure -eq 0 ] && echo ok || echo "FAILED ($status_configure)")"
+  printf "%-12s %s\n" build "$([ $status_build -eq 0 ] && echo ok || echo "FAILED ($status_build)")"
+  if [ -f "$out/tests.json" ]; then
+    python3 - "$out/tests.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+passed = failed = skipped = 0
+fails = []
+for suite in d.get("testsuites", []):
+    for t in suite.get("testsuite", []):
+        name = suite["name"] + "." + t["name"]
+        if t.get("failures"):
+            failed += 1
+            fails.append(name)
+        elif t.get("result") == "SKIPPED" or t.get("status") == "NOTRUN":
+            skipped += 1
+        else:
+            passed += 1
+print(f"{'tests':12s} {passed} passed, {failed} failed, {skipped} skipped")
+for f in fails:
+    print(f"{'  FAILED':12s} {f}")
+PY
+  else
+    printf "%-12s %s\n" tests "not run"
+  fi
+  printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
+  printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && tail -2 "$out/demo_cuda.txt" | head -1 || echo "FAILED ($status_demo)")"
+  [ $status_configure -eq 0 ] && [ $status_build -eq 0 ] && [ $status_tests -eq 0 ] && [ $status_bench -eq 0 ]
+}
+
+case "${1:-}" in
+  --prepare) prepare ;;
+  --run) run ;;
+  *)
+    echo "usage: tools/gpu-check.sh --prepare | --run" >&2
+    exit 2
+    ;;
+esac

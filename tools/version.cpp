@@ -1,0 +1,28 @@
+// `lits --version`: what this binary was built with and what it finds on this machine.
+#include <omp.h>
+
+#include "engine/cuda_context.h"
+#include "engine/device.h"
+#include "kernels/backends.h"
+#include "kernels/gemm.h"
+#include "tools/commands.h"
+
+namespace lits::tools {
+
+std::string version_text() {
+  std::string s = "lits 0.1.0 (lits-engine)\n";
+  s += std::string("  CUDA backend: ") + (LITS_HAVE_CUDA ? "compiled (" + cuda::library_versions() + ")" : "not built") +
+       "\n";
+  if (cuda_available()) {
+    for (int d = 0; d < cuda_device_count(); ++d)
+      s += "  GPU cuda:" + std::to_string(d) + ": " + cuda::device_description(d) + "\n";
+  } else {
+    s += "  GPU: none usable (" + cuda_unavailable_reason() + "); --device auto runs on the CPU\n";
+  }
+  s += std::string("  CPU GEMM: ") + kernels::gemm_cpu_backend() + "\n";
+  s += "  oneDNN: " + kernels::onednn_info() + "\n";
+  s += "  CPU threads: " + std::to_string(omp_get_max_threads()) + " (OMP_NUM_THREADS to change)\n";
+  return s;
+}
+
+}  // namespace lits::tools
