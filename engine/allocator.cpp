@@ -15,8 +15,8 @@ int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 void* cpu_allocate(int64_t bytes) {
   void* p = std::aligned_alloc(kCpuAlignment, static_cast<size_t>(round_up(bytes, kCpuAlignment)));
-  LITS_CHECK(p != nullptr, "out of host memory allocating " << bytes << " bytes on cpu (live "
-                                                            << g_cpu_live.load() << " bytes)");
+  LITS_CHECK(p != nullptr,
+             "out of host memory allocating " << bytes << " bytes on cpu (live " << g_cpu_live.load() << " bytes)");
   const int64_t live = g_cpu_live.fetch_add(bytes) + bytes;
   int64_t peak = g_cpu_peak.load();
   while (live > peak && !g_cpu_peak.compare_exchange_weak(peak, live)) {

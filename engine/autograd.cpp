@@ -23,7 +23,7 @@ class AccumulateGrad : public Node {
     if (!leaf || !grads[0].defined()) return {};
     if (!leaf->grad.defined()) {
       // Own copy: the incoming tensor may also be another leaf's gradient (add passes it through).
-      leaf->grad = contiguous(grads[0]).clone();
+      leaf->grad = grads[0].clone();
     } else {
       leaf->grad.add_(grads[0]);
     }
@@ -110,8 +110,8 @@ void record_op(const char* op, const std::vector<Tensor>& inputs, const std::vec
                       t.defined() ? t.device() : Device::cpu()});
     }
   }
-  auto node = std::make_shared<Node>(op, std::move(next), std::move(meta), static_cast<int>(outputs.size()),
-                                     std::move(fn));
+  auto node =
+      std::make_shared<Node>(op, std::move(next), std::move(meta), static_cast<int>(outputs.size()), std::move(fn));
   for (size_t i = 0; i < outputs.size(); ++i) {
     TensorImpl* impl = outputs[i].impl();
     impl->grad_fn = node;

@@ -44,7 +44,10 @@ class Node {
 
   virtual std::vector<Tensor> apply(const std::vector<Tensor>& grad_outputs);
   // Drops the closure and with it every tensor it saved.
-  void release() { fn_ = nullptr; released_ = true; }
+  void release() {
+    fn_ = nullptr;
+    released_ = true;
+  }
   bool released() const { return released_; }
 
  private:

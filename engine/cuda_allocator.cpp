@@ -58,8 +58,8 @@ Pool& pool(int device) {
 }  // namespace
 
 void* cuda_allocate(int device, int64_t bytes) {
-  LITS_CHECK(cuda_available(), "cannot allocate " << bytes << " bytes on cuda:" << device << ": "
-                                                  << cuda_unavailable_reason());
+  LITS_CHECK(cuda_available(),
+             "cannot allocate " << bytes << " bytes on cuda:" << device << ": " << cuda_unavailable_reason());
   LITS_CHECK(device >= 0 && device < cuda_device_count(),
              "cuda:" << device << " does not exist (" << cuda_device_count() << " device(s))");
   Pool& p = pool(device);

@@ -31,8 +31,7 @@ std::string library_error_name([[maybe_unused]] kernels::Library library, int co
     case kernels::Library::kCublas:
       return std::string(cublasGetStatusName(static_cast<cublasStatus_t>(code))) + " (" +
              cublasGetStatusString(static_cast<cublasStatus_t>(code)) + ")";
-    case kernels::Library::kCudnn:
-      return cudnnGetErrorString(static_cast<cudnnStatus_t>(code));
+    case kernels::Library::kCudnn: return cudnnGetErrorString(static_cast<cudnnStatus_t>(code));
   }
 #endif
   return "error " + std::to_string(code);
@@ -51,8 +50,8 @@ const char* library_name(kernels::Library library) {
 
 void throw_library_error(kernels::Library library, int code, const char* statement, const char* file, int line,
                          const std::string& device) {
-  throw_error(std::string(library_name(library)) + " error " + library_error_name(library, code) + " in `" +
-                  statement + "` on " + device,
+  throw_error(std::string(library_name(library)) + " error " + library_error_name(library, code) + " in `" + statement +
+                  "` on " + device,
               file, line);
 }
 
@@ -63,8 +62,7 @@ namespace lits {
 void check_kernel_status(const kernels::Status& status, const char* op, Device device) {
   if (status.ok()) return;
   try {
-    detail::throw_library_error(status.library, status.code, status.statement, status.file, status.line,
-                                device.str());
+    detail::throw_library_error(status.library, status.code, status.statement, status.file, status.line, device.str());
   } catch (const Error& e) {
     throw Error(std::string(op) + ": " + e.what());
   }

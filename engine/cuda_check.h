@@ -24,12 +24,12 @@ void check_kernel_status(const kernels::Status& status, const char* op, Device d
 
 }  // namespace lits
 
-#define LITS_LIBRARY_CHECK_(library, statement)                                                   \
-  do {                                                                                            \
-    const int lits_code_ = static_cast<int>(statement);                                           \
-    if (lits_code_ != 0)                                                                          \
-      ::lits::detail::throw_library_error(library, lits_code_, #statement, __FILE__, __LINE__,    \
-                                          ::lits::detail::current_cuda_device());                 \
+#define LITS_LIBRARY_CHECK_(library, statement)                                                \
+  do {                                                                                         \
+    const int lits_code_ = static_cast<int>(statement);                                        \
+    if (lits_code_ != 0)                                                                       \
+      ::lits::detail::throw_library_error(library, lits_code_, #statement, __FILE__, __LINE__, \
+                                          ::lits::detail::current_cuda_device());              \
   } while (0)
 
 #define LITS_CUDA_CHECK(statement) LITS_LIBRARY_CHECK_(::lits::kernels::Library::kCuda, statement)

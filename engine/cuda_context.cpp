@@ -1,10 +1,10 @@
 // CUDA context creation and teardown (or clear errors in builds without CUDA).
 #include "engine/cuda_context.h"
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <cstdio>
 #include <string>
 
 #include "engine/allocator.h"
@@ -119,9 +119,7 @@ std::string library_versions() {
 
 std::string library_versions() { return cuda_unavailable_reason(); }
 
-Context::Context(int device) : device_(device) {
-  LITS_THROW("cuda:" << device << ": " << cuda_unavailable_reason());
-}
+Context::Context(int device) : device_(device) { LITS_THROW("cuda:" << device << ": " << cuda_unavailable_reason()); }
 Context::~Context() = default;
 kernels::CublasHandle Context::cublas() { return nullptr; }
 kernels::CudnnHandle Context::cudnn() { return nullptr; }

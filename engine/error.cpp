@@ -6,14 +6,10 @@
 namespace lits::detail {
 
 void throw_error(const std::string& message, const char* file, int line) {
-  // Strip the build machine's absolute prefix: keep the path from the project's top folder on.
+  // Show paths relative to the source tree (LITS_SOURCE_DIR is set by engine/CMakeLists.txt).
   const char* shown = file;
-  for (const char* top : {"/engine/", "/kernels/", "/layers/", "/models/", "/pipeline/", "/tools/", "/tests/"}) {
-    if (const char* p = std::strstr(file, top)) {
-      shown = p + 1;
-      break;
-    }
-  }
+  const size_t root = std::strlen(LITS_SOURCE_DIR);
+  if (std::strncmp(file, LITS_SOURCE_DIR, root) == 0) shown = file + root;
   std::string text = message;
   text.append(" [").append(shown).append(":").append(std::to_string(line)).append("]");
   throw Error(text);

@@ -20,19 +20,19 @@ namespace detail {
 }  // namespace lits
 
 // LITS_CHECK(cond, message << parts): throws lits::Error "message (check `cond` at file:line)".
-#define LITS_CHECK(cond, msg)                                                                     \
-  do {                                                                                            \
-    if (!(cond)) {                                                                                \
-      std::ostringstream lits_msg_;                                                               \
-      lits_msg_ << msg << " (check `" #cond "`)";                                                 \
-      ::lits::detail::throw_error(lits_msg_.str(), __FILE__, __LINE__);                           \
-    }                                                                                             \
+#define LITS_CHECK(cond, msg)                                           \
+  do {                                                                  \
+    if (!(cond)) {                                                      \
+      std::ostringstream lits_msg_;                                     \
+      lits_msg_ << msg << " (check `" #cond "`)";                       \
+      ::lits::detail::throw_error(lits_msg_.str(), __FILE__, __LINE__); \
+    }                                                                   \
   } while (0)
 
 // LITS_THROW(message << parts): unconditional.
-#define LITS_THROW(msg)                                                                           \
-  do {                                                                                            \
-    std::ostringstream lits_msg_;                                                                 \
-    lits_msg_ << msg;                                                                             \
-    ::lits::detail::throw_error(lits_msg_.str(), __FILE__, __LINE__);                             \
+#define LITS_THROW(msg)                                               \
+  do {                                                                \
+    std::ostringstream lits_msg_;                                     \
+    lits_msg_ << msg;                                                 \
+    ::lits::detail::throw_error(lits_msg_.str(), __FILE__, __LINE__); \
   } while (0)

@@ -44,9 +44,9 @@ Tensor mean(const Tensor& x, const std::vector<int>& axes, bool keepdim = false)
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- shape ops ----
-Tensor reshape(const Tensor& x, const Shape& shape);     // a view when x is contiguous
+Tensor reshape(const Tensor& x, const Shape& shape);                     // a view when x is contiguous
 Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length);  // always a view
-Tensor contiguous(const Tensor& x);                       // x itself when already contiguous
+Tensor contiguous(const Tensor& x);                                      // x itself when already contiguous
 Tensor concat(const std::vector<Tensor>& xs, int dim = 1);
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int dim = 1);
 

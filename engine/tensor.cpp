@@ -21,8 +21,8 @@ namespace {
 
 std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype, Device device) {
   if (device.is_cuda()) {
-    LITS_CHECK(cuda_available(), "cannot create a tensor " << dtype_name(dtype) << shape.str() << " on "
-                                                           << device.str() << ": " << cuda_unavailable_reason());
+    LITS_CHECK(cuda_available(), "cannot create a tensor " << dtype_name(dtype) << shape.str() << " on " << device.str()
+                                                           << ": " << cuda_unavailable_reason());
     LITS_CHECK(device.index >= 0 && device.index < cuda_device_count(),
                device.str() << " does not exist (" << cuda_device_count() << " CUDA device(s))");
   }
@@ -76,9 +76,9 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return fu
 Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
 Tensor Tensor::from_values(const std::vector<double>& values, const Shape& shape, DType dtype, Device device) {
-  LITS_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
-             "from_values: " << values.size() << " values for shape " << shape.str() << " (expected "
-                             << shape.numel() << ")");
+  LITS_CHECK(
+      static_cast<int64_t>(values.size()) == shape.numel(),
+      "from_values: " << values.size() << " values for shape " << shape.str() << " (expected " << shape.numel() << ")");
   LITS_CHECK(is_compute_dtype(dtype), "from_values: dtype " << dtype_name(dtype) << " (expected float32 or float64)");
   Tensor host = empty(shape, dtype, Device::cpu());
   if (dtype == DType::kFloat64) {
@@ -139,15 +139,13 @@ std::string Tensor::str() const {
 
 void Tensor::check_dtype(DType expected, const char* what) const {
   check_defined(what);
-  LITS_CHECK(impl_->dtype == expected,
-             what << ": tensor " << str() << " has dtype " << dtype_name(impl_->dtype) << ", expected "
-                  << dtype_name(expected));
+  LITS_CHECK(impl_->dtype == expected, what << ": tensor " << str() << " has dtype " << dtype_name(impl_->dtype)
+                                            << ", expected " << dtype_name(expected));
 }
 
 void* Tensor::data_ptr() const {
   check_defined("data_ptr()");
-  LITS_CHECK(!impl_->released, "use of released tensor " << str()
-                                                         << ": its memory was freed by Tensor::release()");
+  LITS_CHECK(!impl_->released, "use of released tensor " << str() << ": its memory was freed by Tensor::release()");
   if (!impl_->storage) return nullptr;
   return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(impl_->dtype);
 }
@@ -213,8 +211,8 @@ std::vector<double> Tensor::to_vector() const {
 }
 
 double Tensor::item() const {
-  LITS_CHECK(defined() && numel() == 1, "item(): tensor " << str() << " has " << (defined() ? numel() : 0)
-                                                          << " elements, expected exactly 1");
+  LITS_CHECK(defined() && numel() == 1,
+             "item(): tensor " << str() << " has " << (defined() ? numel() : 0) << " elements, expected exactly 1");
   return to_vector()[0];
 }
 
@@ -328,9 +326,9 @@ bool Tensor::requires_grad() const {
 
 Tensor& Tensor::set_requires_grad(bool on) {
   check_defined("set_requires_grad()");
-  LITS_CHECK(impl_->grad_fn == nullptr,
-             "set_requires_grad on " << str() << ", the output of op '" << impl_->grad_fn->name()
-                                     << "': only leaf tensors can change it (use detach() first)");
+  LITS_CHECK(impl_->grad_fn == nullptr, "set_requires_grad on "
+                                            << str() << ", the output of op '" << impl_->grad_fn->name()
+                                            << "': only leaf tensors can change it (use detach() first)");
   LITS_CHECK(!on || is_compute_dtype(dtype()),
              "set_requires_grad on " << str() << ": only float32/float64 tensors can require grad");
   impl_->requires_grad = on;

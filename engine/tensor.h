@@ -42,7 +42,7 @@ class Tensor {
   int ndim() const { return shape().ndim(); }
   int64_t size(int dim) const;  // negative dims count from the end
   int64_t numel() const { return shape().numel(); }
-  int64_t offset() const;       // in elements, into the storage
+  int64_t offset() const;  // in elements, into the storage
   DType dtype() const;
   Device device() const;
   bool is_contiguous() const;
@@ -60,10 +60,10 @@ class Tensor {
   // ---- copies and transfers (not recorded by autograd; see ops.h for differentiable ones) ----
   Tensor to(Device device) const;
   Tensor to(DType dtype) const;
-  Tensor clone() const;    // contiguous copy, same device and dtype, no autograd history
-  Tensor detach() const;   // same storage, no autograd history
+  Tensor clone() const;                   // contiguous copy, same device and dtype, no autograd history
+  Tensor detach() const;                  // same storage, no autograd history
   std::vector<double> to_vector() const;  // host copy in row-major order
-  double item() const;     // the value of a one-element tensor
+  double item() const;                    // the value of a one-element tensor
 
   // ---- in-place utilities: never recorded, refused on a tensor that requires grad while grad
   // mode is on (use NoGradGuard, as optimizers and initialisers do) ----

@@ -37,11 +37,10 @@ struct Status {
   bool ok() const { return code == 0; }
 };
 
-#define LITS_KERNEL_TRY(library, statement)                                              \
-  do {                                                                                   \
-    const int lits_code_ = static_cast<int>(statement);                                  \
-    if (lits_code_ != 0)                                                                 \
-      return ::lits::kernels::Status{lits_code_, library, #statement, __FILE__, __LINE__}; \
+#define LITS_KERNEL_TRY(library, statement)                                                                   \
+  do {                                                                                                        \
+    const int lits_code_ = static_cast<int>(statement);                                                       \
+    if (lits_code_ != 0) return ::lits::kernels::Status{lits_code_, library, #statement, __FILE__, __LINE__}; \
   } while (0)
 
 // Element-strided view of up to kMaxDims dims: offsets are in elements.

@@ -27,15 +27,18 @@ void copy_cpu(const S* src, D* dst, const CopyIndex& ix) {
   if (ix.ndim > 0 && ix.src_strides[last] == 1 && ix.dst_strides[last] == 1 && ix.shape[last] >= 16) {
     // Rows of the innermost dim are contiguous on both sides: copy row by row.
     const int64_t row = ix.shape[last], rows = n / row;
-    parallel_for(rows, [&](int64_t r) {
-      const S* s = src + strided_offset(last, ix.shape, ix.src_strides, r);
-      D* d = dst + strided_offset(last, ix.shape, ix.dst_strides, r);
-      if constexpr (std::is_same_v<S, D>) {
-        std::memcpy(d, s, static_cast<size_t>(row) * sizeof(S));
-      } else {
-        for (int64_t k = 0; k < row; ++k) d[k] = static_cast<D>(s[k]);
-      }
-    }, 64);
+    parallel_for(
+        rows,
+        [&](int64_t r) {
+          const S* s = src + strided_offset(last, ix.shape, ix.src_strides, r);
+          D* d = dst + strided_offset(last, ix.shape, ix.dst_strides, r);
+          if constexpr (std::is_same_v<S, D>) {
+            std::memcpy(d, s, static_cast<size_t>(row) * sizeof(S));
+          } else {
+            for (int64_t k = 0; k < row; ++k) d[k] = static_cast<D>(s[k]);
+          }
+        },
+        64);
     return;
   }
   parallel_for(n, [&](int64_t i) {

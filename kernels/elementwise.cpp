@@ -88,21 +88,23 @@ void accumulate_cpu(T* y, const T* x, int64_t n, T alpha) {
 
 template <typename T>
 void uniform_cpu(T* y, int64_t n, T lo, T hi, uint64_t seed, uint64_t offset) {
-  parallel_for(n, [&](int64_t i) { y[i] = philox_uniform<T>(seed, offset + i, lo, hi); }, 4096);
+  parallel_for(
+      n, [&](int64_t i) { y[i] = philox_uniform<T>(seed, offset + i, lo, hi); }, 4096);
 }
 
 template <typename T>
 void normal_cpu(T* y, int64_t n, T mean, T std, uint64_t seed, uint64_t offset) {
-  parallel_for(n, [&](int64_t i) { y[i] = philox_normal<T>(seed, offset + i, mean, std); }, 4096);
+  parallel_for(
+      n, [&](int64_t i) { y[i] = philox_normal<T>(seed, offset + i, mean, std); }, 4096);
 }
 
-#define LITS_INSTANTIATE(T)                                                                    \
-  template void unary_forward_cpu<T>(UnaryOp, const T*, T*, int64_t, T);                       \
-  template void unary_backward_cpu<T>(UnaryOp, const T*, const T*, T*, int64_t, T);            \
-  template void binary_cpu<T>(BinaryOp, const T*, const T*, T*, const BroadcastIndex&);        \
-  template void fill_cpu<T>(T*, int64_t, T);                                                   \
-  template void accumulate_cpu<T>(T*, const T*, int64_t, T);                                   \
-  template void uniform_cpu<T>(T*, int64_t, T, T, uint64_t, uint64_t);                         \
+#define LITS_INSTANTIATE(T)                                                             \
+  template void unary_forward_cpu<T>(UnaryOp, const T*, T*, int64_t, T);                \
+  template void unary_backward_cpu<T>(UnaryOp, const T*, const T*, T*, int64_t, T);     \
+  template void binary_cpu<T>(BinaryOp, const T*, const T*, T*, const BroadcastIndex&); \
+  template void fill_cpu<T>(T*, int64_t, T);                                            \
+  template void accumulate_cpu<T>(T*, const T*, int64_t, T);                            \
+  template void uniform_cpu<T>(T*, int64_t, T, T, uint64_t, uint64_t);                  \
   template void normal_cpu<T>(T*, int64_t, T, T, uint64_t, uint64_t);
 LITS_INSTANTIATE(float)
 LITS_INSTANTIATE(double)

@@ -136,13 +136,13 @@ Status normal_cuda(T* y, int64_t n, T mean, T std, uint64_t seed, uint64_t offse
   return LITS_LAUNCH_STATUS("normal_kernel");
 }
 
-#define LITS_INSTANTIATE(T)                                                                    \
-  template Status unary_forward_cuda<T>(UnaryOp, const T*, T*, int64_t, T, Stream);            \
-  template Status unary_backward_cuda<T>(UnaryOp, const T*, const T*, T*, int64_t, T, Stream); \
+#define LITS_INSTANTIATE(T)                                                                        \
+  template Status unary_forward_cuda<T>(UnaryOp, const T*, T*, int64_t, T, Stream);                \
+  template Status unary_backward_cuda<T>(UnaryOp, const T*, const T*, T*, int64_t, T, Stream);     \
   template Status binary_cuda<T>(BinaryOp, const T*, const T*, T*, const BroadcastIndex&, Stream); \
-  template Status fill_cuda<T>(T*, int64_t, T, Stream);                                        \
-  template Status accumulate_cuda<T>(T*, const T*, int64_t, T, Stream);                        \
-  template Status uniform_cuda<T>(T*, int64_t, T, T, uint64_t, uint64_t, Stream);              \
+  template Status fill_cuda<T>(T*, int64_t, T, Stream);                                            \
+  template Status accumulate_cuda<T>(T*, const T*, int64_t, T, Stream);                            \
+  template Status uniform_cuda<T>(T*, int64_t, T, T, uint64_t, uint64_t, Stream);                  \
   template Status normal_cuda<T>(T*, int64_t, T, T, uint64_t, uint64_t, Stream);
 LITS_INSTANTIATE(float)
 LITS_INSTANTIATE(double)

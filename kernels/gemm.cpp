@@ -13,8 +13,7 @@
 namespace lits::kernels {
 
 template <typename T>
-void gemm_reference_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, const T* B,
-                        T* C) {
+void gemm_reference_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C) {
   // Bring B to [K, N] so the inner loop runs along contiguous rows of B and C.
   std::vector<T> bt;
   if (trans_b) {
@@ -23,15 +22,18 @@ void gemm_reference_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
       for (int64_t k = 0; k < K; ++k) bt[k * N + n] = B[n * K + k];
     B = bt.data();
   }
-  parallel_for(M, [&](int64_t i) {
-    T* c = C + i * N;
-    for (int64_t j = 0; j < N; ++j) c[j] = T(0);
-    for (int64_t k = 0; k < K; ++k) {
-      const T a = trans_a ? A[k * M + i] : A[i * K + k];
-      const T* b = B + k * N;
-      for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
-    }
-  }, 8);
+  parallel_for(
+      M,
+      [&](int64_t i) {
+        T* c = C + i * N;
+        for (int64_t j = 0; j < N; ++j) c[j] = T(0);
+        for (int64_t k = 0; k < K; ++k) {
+          const T a = trans_a ? A[k * M + i] : A[i * K + k];
+          const T* b = B + k * N;
+          for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+        }
+      },
+      8);
 }
 
 template <typename T>
@@ -63,7 +65,6 @@ const char* gemm_cpu_backend() {
 template void gemm_cpu<float>(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float*);
 template void gemm_cpu<double>(bool, bool, int64_t, int64_t, int64_t, const double*, const double*, double*);
 template void gemm_reference_cpu<float>(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float*);
-template void gemm_reference_cpu<double>(bool, bool, int64_t, int64_t, int64_t, const double*, const double*,
-                                         double*);
+template void gemm_reference_cpu<double>(bool, bool, int64_t, int64_t, int64_t, const double*, const double*, double*);
 
 }  // namespace lits::kernels

@@ -16,20 +16,20 @@ Status gemm_cuda(CublasHandle handle, bool trans_a, bool trans_b, int64_t M, int
   const int lda = static_cast<int>(trans_a ? M : K), ldb = static_cast<int>(trans_b ? K : N);
   const T one = T(1), zero = T(0);
   if constexpr (sizeof(T) == 4) {
-    LITS_KERNEL_TRY(Library::kCublas, cublasSgemm(handle, tb, ta, static_cast<int>(N), static_cast<int>(M),
-                                                  static_cast<int>(K), &one, B, ldb, A, lda, &zero, C,
-                                                  static_cast<int>(N)));
+    LITS_KERNEL_TRY(Library::kCublas,
+                    cublasSgemm(handle, tb, ta, static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &one, B,
+                                ldb, A, lda, &zero, C, static_cast<int>(N)));
   } else {
-    LITS_KERNEL_TRY(Library::kCublas, cublasDgemm(handle, tb, ta, static_cast<int>(N), static_cast<int>(M),
-                                                  static_cast<int>(K), &one, B, ldb, A, lda, &zero, C,
-                                                  static_cast<int>(N)));
+    LITS_KERNEL_TRY(Library::kCublas,
+                    cublasDgemm(handle, tb, ta, static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &one, B,
+                                ldb, A, lda, &zero, C, static_cast<int>(N)));
   }
   return Status{};
 }
 
 template Status gemm_cuda<float>(CublasHandle, bool, bool, int64_t, int64_t, int64_t, const float*, const float*,
                                  float*);
-template Status gemm_cuda<double>(CublasHandle, bool, bool, int64_t, int64_t, int64_t, const double*,
-                                  const double*, double*);
+template Status gemm_cuda<double>(CublasHandle, bool, bool, int64_t, int64_t, int64_t, const double*, const double*,
+                                  double*);
 
 }  // namespace lits::kernels

@@ -29,19 +29,22 @@ template <typename T>
 void sum_cpu(const T* x, T* y, const ReduceIndex& ix, double scale) {
   const ReducePlan p = make_reduce_plan(ix);
   if (p.out_count >= 64 || p.red_count < 4 * kChunk) {
-    parallel_for(p.out_count, [&](int64_t o) {
-      const int64_t base = strided_offset(p.nk, p.kshape, p.kstride, o);
-      y[o] = static_cast<T>(scale * sum_range(x, p, base, 0, p.red_count));
-    }, 64);
+    parallel_for(
+        p.out_count,
+        [&](int64_t o) {
+          const int64_t base = strided_offset(p.nk, p.kshape, p.kstride, o);
+          y[o] = static_cast<T>(scale * sum_range(x, p, base, 0, p.red_count));
+        },
+        64);
     return;
   }
   const int64_t chunks = (p.red_count + kChunk - 1) / kChunk;
   std::vector<double> partial(chunks);
   for (int64_t o = 0; o < p.out_count; ++o) {
     const int64_t base = strided_offset(p.nk, p.kshape, p.kstride, o);
-    parallel_for(chunks, [&](int64_t c) {
-      partial[c] = sum_range(x, p, base, c * kChunk, std::min(p.red_count, (c + 1) * kChunk));
-    }, 2);
+    parallel_for(
+        chunks,
+        [&](int64_t c) { partial[c] = sum_range(x, p, base, c * kChunk, std::min(p.red_count, (c + 1) * kChunk)); }, 2);
     double acc = 0.0;
     for (double v : partial) acc += v;
     y[o] = static_cast<T>(scale * acc);

@@ -39,7 +39,6 @@ Status softmax_backward_cuda(const T* y, const T* g, T* gx, int64_t N, int64_t C
 template Status softmax_forward_cuda<float>(const float*, float*, int64_t, int64_t, int64_t, Stream);
 template Status softmax_forward_cuda<double>(const double*, double*, int64_t, int64_t, int64_t, Stream);
 template Status softmax_backward_cuda<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, Stream);
-template Status softmax_backward_cuda<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
-                                              Stream);
+template Status softmax_backward_cuda<double>(const double*, const double*, double*, int64_t, int64_t, int64_t, Stream);
 
 }  // namespace lits::kernels

@@ -64,7 +64,8 @@ int run_bench_ops(const BenchOpsOptions& options) {
   reset_peak_bytes(dev);
 
   std::vector<Row> rows;
-  auto time = [&](const std::string& name, const Shape& s, double bytes, double flops, const std::function<void()>& fn) {
+  auto time = [&](const std::string& name, const Shape& s, double bytes, double flops,
+                  const std::function<void()>& fn) {
     rows.push_back({name, s.str(), median_ms(fn, dev, repeats), bytes, flops});
   };
   {
@@ -123,8 +124,8 @@ int run_bench_ops(const BenchOpsOptions& options) {
       out << "]}\n";
       LITS_CHECK(out.good(), "bench ops: write to " << tmp << " failed");
     }
-    LITS_CHECK(std::rename(tmp.c_str(), options.json.c_str()) == 0, "bench ops: cannot rename " << tmp << " to "
-                                                                                                << options.json);
+    LITS_CHECK(std::rename(tmp.c_str(), options.json.c_str()) == 0,
+               "bench ops: cannot rename " << tmp << " to " << options.json);
   }
   return 0;
 }

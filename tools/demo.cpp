@@ -125,8 +125,8 @@ int run_demo(const DemoOptions& options) {
     if (step % (steps / 5) == 0 || step == 1) {
       double acc, dice;
       score(net, val, &acc, &dice);
-      std::printf("  step %4d/%d  loss %.4f  validation accuracy %.3f  lesion Dice %.3f\n", step, steps,
-                  loss.item(), acc, dice);
+      std::printf("  step %4d/%d  loss %.4f  validation accuracy %.3f  lesion Dice %.3f\n", step, steps, loss.item(),
+                  acc, dice);
       std::fflush(stdout);
     }
   }
@@ -134,9 +134,10 @@ int run_demo(const DemoOptions& options) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   double acc, dice;
   score(net, val, &acc, &dice);
-  std::printf("\nresult: validation accuracy %.3f, lesion Dice %.3f; %d steps of batch %lld in %.2f s (%.0f samples/s "
-              "on %s)\n",
-              acc, dice, steps, static_cast<long long>(batch), seconds, steps * batch / seconds, device.str().c_str());
+  std::printf(
+      "\nresult: validation accuracy %.3f, lesion Dice %.3f; %d steps of batch %lld in %.2f s (%.0f samples/s "
+      "on %s)\n",
+      acc, dice, steps, static_cast<long long>(batch), seconds, steps * batch / seconds, device.str().c_str());
   if (acc < 0.9) {
     std::printf("FAILED: the network did not learn the task (accuracy < 0.90)\n");
     return 1;

@@ -11,8 +11,8 @@ namespace lits::tools {
 
 std::string version_text() {
   std::string s = "lits 0.1.0 (lits-engine)\n";
-  s += std::string("  CUDA backend: ") + (LITS_HAVE_CUDA ? "compiled (" + cuda::library_versions() + ")" : "not built") +
-       "\n";
+  s += std::string("  CUDA backend: ") +
+       (LITS_HAVE_CUDA ? "compiled (" + cuda::library_versions() + ")" : "not built") + "\n";
   if (cuda_available()) {
     for (int d = 0; d < cuda_device_count(); ++d)
       s += "  GPU cuda:" + std::to_string(d) + ": " + cuda::device_description(d) + "\n";

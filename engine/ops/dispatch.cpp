@@ -7,10 +7,9 @@ namespace lits {
 
 void check_float_input(const char* op, const Tensor& x, const char* what) {
   LITS_CHECK(x.defined(), op << ": " << what << " is an undefined tensor");
-  LITS_CHECK(!x.is_released(), op << ": " << what << " " << x.str()
-                                  << " was released (its memory was freed by Tensor::release())");
-  LITS_CHECK(is_compute_dtype(x.dtype()), op << ": " << what << " " << x.str()
-                                             << " has dtype " << dtype_name(x.dtype())
+  LITS_CHECK(!x.is_released(),
+             op << ": " << what << " " << x.str() << " was released (its memory was freed by Tensor::release())");
+  LITS_CHECK(is_compute_dtype(x.dtype()), op << ": " << what << " " << x.str() << " has dtype " << dtype_name(x.dtype())
                                              << " (expected float32 or float64)");
 }
 
@@ -30,8 +29,8 @@ void check_same_device_dtype(const char* op, std::initializer_list<Tensor> xs) {
     }
     LITS_CHECK(x.device() == first->device(), op << ": tensors on different devices (" << describe(xs)
                                                  << "); expected all on one device: move them with .to(device)");
-    LITS_CHECK(x.dtype() == first->dtype(),
-               op << ": tensors of different dtypes (" << describe(xs) << "); expected one dtype: cast with .to(dtype)");
+    LITS_CHECK(x.dtype() == first->dtype(), op << ": tensors of different dtypes (" << describe(xs)
+                                               << "); expected one dtype: cast with .to(dtype)");
   }
 }
 

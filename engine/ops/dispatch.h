@@ -31,29 +31,29 @@ namespace detail {
 
 }  // namespace lits
 
-#define LITS_DISPATCH_FLOAT(dtype_value, op, ...)                                                    \
-  switch (dtype_value) {                                                                             \
-    case ::lits::DType::kFloat32: {                                                                  \
-      using scalar_t = float;                                                                        \
-      __VA_ARGS__;                                                                                   \
-    } break;                                                                                         \
-    case ::lits::DType::kFloat64: {                                                                  \
-      using scalar_t = double;                                                                       \
-      __VA_ARGS__;                                                                                   \
-    } break;                                                                                         \
-    default:                                                                                         \
+#define LITS_DISPATCH_FLOAT(dtype_value, op, ...)                                                      \
+  switch (dtype_value) {                                                                               \
+    case ::lits::DType::kFloat32: {                                                                    \
+      using scalar_t = float;                                                                          \
+      __VA_ARGS__;                                                                                     \
+    } break;                                                                                           \
+    case ::lits::DType::kFloat64: {                                                                    \
+      using scalar_t = double;                                                                         \
+      __VA_ARGS__;                                                                                     \
+    } break;                                                                                           \
+    default:                                                                                           \
       LITS_THROW(op << ": dtype " << ::lits::dtype_name(dtype_value) << " is not supported (expected " \
-                    << "float32 or float64)");                                                       \
+                    << "float32 or float64)");                                                         \
   }
 
 // Runs a kernels::*_cuda launcher with `stream` bound to the device's context stream and turns
 // its Status into lits::Error. In builds without CUDA the call is not compiled and the op fails
 // with a clear message (a CUDA tensor cannot exist there, so this is a safety net).
 #if LITS_HAVE_CUDA
-#define LITS_CUDA_ONLY(op, device_value, call)                                                       \
-  do {                                                                                               \
+#define LITS_CUDA_ONLY(op, device_value, call)                                                      \
+  do {                                                                                              \
     [[maybe_unused]] ::lits::kernels::Stream stream = ::lits::cuda::context(device_value).stream(); \
-    ::lits::check_kernel_status((call), op, device_value);                                           \
+    ::lits::check_kernel_status((call), op, device_value);                                          \
   } while (0)
 #else
 #define LITS_CUDA_ONLY(op, device_value, call) ::lits::detail::throw_no_cuda(op, device_value)

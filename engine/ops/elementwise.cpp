@@ -14,10 +14,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   for (int i = 0; i < n; ++i) {
     const int da = a.ndim() - n + i, db = b.ndim() - n + i;
     const int64_t sa = da >= 0 ? a[da] : 1, sb = db >= 0 ? b[db] : 1;
-    LITS_CHECK(sa == sb || sa == 1 || sb == 1,
-               op << ": shapes " << a.str() << " and " << b.str()
-                  << " cannot be broadcast (dim " << i << ": " << sa << " vs " << sb
-                  << "; expected equal sizes or 1)");
+    LITS_CHECK(sa == sb || sa == 1 || sb == 1, op << ": shapes " << a.str() << " and " << b.str()
+                                                  << " cannot be broadcast (dim " << i << ": " << sa << " vs " << sb
+                                                  << "; expected equal sizes or 1)");
     out[i] = sa == 1 ? sb : sa;
   }
   return Shape(out);

@@ -34,9 +34,9 @@ void copy_into_slice(const Tensor& src, const Tensor& dst, int dim, int64_t star
 Tensor reshape(const Tensor& x, const Shape& shape) {
   check_float_input("reshape", x);
   std::vector<int64_t> dims = shape.vec();
-  LITS_CHECK(shape.numel() == x.numel(),
-             "reshape: " << x.str() << " (" << x.numel() << " elements) to " << shape.str() << " ("
-                         << shape.numel() << " elements); expected the same element count");
+  LITS_CHECK(shape.numel() == x.numel(), "reshape: " << x.str() << " (" << x.numel() << " elements) to " << shape.str()
+                                                     << " (" << shape.numel()
+                                                     << " elements); expected the same element count");
   const Tensor xd = dense(x);
   Tensor out = make_view(xd, shape, shape.contiguous_strides(), xd.offset());
   if (any_requires_grad({x})) {

@@ -1,8 +1,8 @@
 // Softmax over the channel axis (dim 1).
+#include "kernels/softmax.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/dispatch.h"
-#include "kernels/softmax.h"
 
 namespace lits {
 
@@ -55,9 +55,8 @@ Tensor softmax(const Tensor& x) {
   });
   if (any_requires_grad({x})) {
     const Tensor saved = y.detach();
-    record_op("softmax", {x}, {y}, [saved](const std::vector<Tensor>& g) -> std::vector<Tensor> {
-      return {softmax_backward(saved, g[0])};
-    });
+    record_op("softmax", {x}, {y},
+              [saved](const std::vector<Tensor>& g) -> std::vector<Tensor> { return {softmax_backward(saved, g[0])}; });
   }
   return y;
 }

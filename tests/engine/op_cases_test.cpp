@@ -114,7 +114,9 @@ LITS_OP_CASE(contiguous, of_view) {
           normal_inputs({{2, 3, 4, 5}, {2, 3, 2, 5}})};
 }
 LITS_OP_CASE(concat, channels) {
-  return {[](const Inputs& x) { return concat({x[0], x[1], x[2]}, 1); },
+  return {[](const Inputs& x) {
+            return concat({x[0], x[1], x[2]}, 1);
+          },
           normal_inputs({{2, 3, 4, 3}, {2, 1, 4, 3}, {2, 2, 4, 3}})};
 }
 LITS_OP_CASE(concat, batch_and_reuse) {

@@ -39,8 +39,11 @@ LITS_PARITY_TEST(normal, within_an_ulp) {
 }
 
 LITS_PARITY_TEST(sum, large_block_reduction) {
-  EXPECT_PARITY([](const std::vector<Tensor>& x) { return sum(x[0], {1, 2}); },
-                std::vector<Tensor>{randn({3, 257, 1031}, 5, DType::kFloat32)}, 1e-5, 1e-3);
+  EXPECT_PARITY(
+      [](const std::vector<Tensor>& x) {
+        return sum(x[0], {1, 2});
+      },
+      std::vector<Tensor>{randn({3, 257, 1031}, 5, DType::kFloat32)}, 1e-5, 1e-3);
 }
 
 LITS_PARITY_TEST(mean, full_image) {
@@ -49,9 +52,10 @@ LITS_PARITY_TEST(mean, full_image) {
 }
 
 LITS_PARITY_TEST(add, large_per_channel) {
-  EXPECT_PARITY([](const std::vector<Tensor>& x) { return add(x[0], x[1]); },
-                std::vector<Tensor>{randn({8, 64, 64, 64}, 8, DType::kFloat32), randn({1, 64, 1, 1}, 9, DType::kFloat32)},
-                1e-5, 1e-4);
+  EXPECT_PARITY(
+      [](const std::vector<Tensor>& x) { return add(x[0], x[1]); },
+      std::vector<Tensor>{randn({8, 64, 64, 64}, 8, DType::kFloat32), randn({1, 64, 1, 1}, 9, DType::kFloat32)}, 1e-5,
+      1e-4);
 }
 
 LITS_PARITY_TEST(softmax, large_segmentation_map) {
@@ -66,10 +70,12 @@ LITS_PARITY_TEST(matmul, large) {
 }
 
 LITS_PARITY_TEST(concat, large_strided) {
-  EXPECT_PARITY([](const std::vector<Tensor>& x) { return concat({narrow(x[0], 3, 5, 100), x[1]}, 1); },
-                std::vector<Tensor>{randn({2, 16, 64, 128}, 13, DType::kFloat32),
-                                    randn({2, 8, 64, 100}, 14, DType::kFloat32)},
-                0.0, 0.0);
+  EXPECT_PARITY(
+      [](const std::vector<Tensor>& x) {
+        return concat({narrow(x[0], 3, 5, 100), x[1]}, 1);
+      },
+      std::vector<Tensor>{randn({2, 16, 64, 128}, 13, DType::kFloat32), randn({2, 8, 64, 100}, 14, DType::kFloat32)},
+      0.0, 0.0);
 }
 
 TEST(CudaContext, CachingAllocatorReusesFreedBlocks) {

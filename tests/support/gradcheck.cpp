@@ -82,13 +82,13 @@ GradcheckResult gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs, 
       if (err > opt.atol + opt.rtol * std::max(std::abs(ga[i]), std::abs(numeric))) {
         if (result.ok) report << "gradient mismatch:\n";
         result.ok = false;
-        report << "  input " << k << " " << x.str() << " element " << i << ": analytic " << ga[i]
-               << " numeric " << numeric << " (abs err " << err << ")\n";
+        report << "  input " << k << " " << x.str() << " element " << i << ": analytic " << ga[i] << " numeric "
+               << numeric << " (abs err " << err << ")\n";
       }
     }
   }
-  report << "checked " << result.checked << " elements, skipped " << result.skipped_kinks
-         << " at kinks, max abs error " << result.max_abs_error;
+  report << "checked " << result.checked << " elements, skipped " << result.skipped_kinks << " at kinks, max abs error "
+         << result.max_abs_error;
   result.report = report.str();
   return result;
 }

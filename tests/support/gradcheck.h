@@ -18,7 +18,7 @@ struct GradcheckOptions {
   double eps = 1e-6;
   double atol = 1e-6;
   double rtol = 1e-5;
-  double kink_tol = 1e-3;     // relative disagreement of one-sided slopes that marks a kink
+  double kink_tol = 1e-3;      // relative disagreement of one-sided slopes that marks a kink
   int64_t max_elements = 200;  // per input
   uint64_t seed = 1234;
 };

@@ -45,14 +45,14 @@ inline InputMaker uniform_inputs(std::vector<Shape> shapes, double lo, double hi
 
 }  // namespace lits::testing
 
-#define LITS_OP_CASE(op, name)                                                  \
-  static ::lits::testing::OpCase lits_case_##op##_##name();                     \
-  LITS_GRADCHECK_TEST(op, name) {                                               \
-    const auto c = lits_case_##op##_##name();                                   \
-    EXPECT_GRADCHECK(c.fn, c.inputs(::lits::DType::kFloat64), c.gradcheck);     \
-  }                                                                             \
-  LITS_PARITY_TEST(op, name) {                                                  \
-    const auto c = lits_case_##op##_##name();                                   \
-    EXPECT_PARITY(c.fn, c.inputs(::lits::DType::kFloat32), c.rtol, c.atol);     \
-  }                                                                             \
+#define LITS_OP_CASE(op, name)                                              \
+  static ::lits::testing::OpCase lits_case_##op##_##name();                 \
+  LITS_GRADCHECK_TEST(op, name) {                                           \
+    const auto c = lits_case_##op##_##name();                               \
+    EXPECT_GRADCHECK(c.fn, c.inputs(::lits::DType::kFloat64), c.gradcheck); \
+  }                                                                         \
+  LITS_PARITY_TEST(op, name) {                                              \
+    const auto c = lits_case_##op##_##name();                               \
+    EXPECT_PARITY(c.fn, c.inputs(::lits::DType::kFloat32), c.rtol, c.atol); \
+  }                                                                         \
   static ::lits::testing::OpCase lits_case_##op##_##name()

@@ -27,26 +27,26 @@ bool register_case(std::map<std::string, std::set<std::string>>& table, const ch
 
 }  // namespace lits::testing
 
-#define LITS_GRADCHECK_TEST(op, name)                                                                  \
-  static const bool lits_gc_reg_##op##_##name =                                                        \
-      ::lits::testing::register_case(::lits::testing::gradcheck_cases(), #op, #name);                 \
+#define LITS_GRADCHECK_TEST(op, name)                                                 \
+  static const bool lits_gc_reg_##op##_##name =                                       \
+      ::lits::testing::register_case(::lits::testing::gradcheck_cases(), #op, #name); \
   TEST(Gradcheck, op##_##name)
 
-#define LITS_PARITY_TEST(op, name)                                                                     \
-  static const bool lits_pc_reg_##op##_##name =                                                        \
-      ::lits::testing::register_case(::lits::testing::parity_cases(), #op, #name);                    \
-  static void lits_parity_body_##op##_##name();                                                       \
-  TEST(CudaParity, op##_##name##_CudaMatchesCpu) {                                                     \
+#define LITS_PARITY_TEST(op, name)                                                                         \
+  static const bool lits_pc_reg_##op##_##name =                                                            \
+      ::lits::testing::register_case(::lits::testing::parity_cases(), #op, #name);                         \
+  static void lits_parity_body_##op##_##name();                                                            \
+  TEST(CudaParity, op##_##name##_CudaMatchesCpu) {                                                         \
     if (!::lits::cuda_available()) GTEST_SKIP() << "no usable GPU: " << ::lits::cuda_unavailable_reason(); \
-    lits_parity_body_##op##_##name();                                                                 \
-  }                                                                                                    \
+    lits_parity_body_##op##_##name();                                                                      \
+  }                                                                                                        \
   static void lits_parity_body_##op##_##name()
 
 // A gradient check that also fails when (almost) nothing could be checked.
-#define EXPECT_GRADCHECK(fn, inputs, ...)                                                              \
-  do {                                                                                                 \
-    const auto lits_r_ = ::lits::testing::gradcheck(fn, inputs, ##__VA_ARGS__);                         \
-    EXPECT_TRUE(lits_r_.ok) << lits_r_.report;                                                         \
+#define EXPECT_GRADCHECK(fn, inputs, ...)                                                                  \
+  do {                                                                                                     \
+    const auto lits_r_ = ::lits::testing::gradcheck(fn, inputs, ##__VA_ARGS__);                            \
+    EXPECT_TRUE(lits_r_.ok) << lits_r_.report;                                                             \
     EXPECT_GT(lits_r_.checked, 2 * lits_r_.skipped_kinks) << "too many kinks skipped: " << lits_r_.report; \
   } while (0)
 

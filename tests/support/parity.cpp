@@ -68,8 +68,8 @@ ParityResult cuda_parity(const TensorFn& f, const std::vector<Tensor>& cpu_input
     sum(mul(y_gpu, w.to(gpu))).backward();
     for (size_t k = 0; k < cpu_inputs.size(); ++k) {
       if (!cpu_inputs[k].defined() || !cpu_inputs[k].requires_grad()) continue;
-      const ParityResult r = compare_tensors("grad of input " + std::to_string(k), cpu_inputs[k].grad(),
-                                             gpu_inputs[k].grad(), rtol, atol);
+      const ParityResult r =
+          compare_tensors("grad of input " + std::to_string(k), cpu_inputs[k].grad(), gpu_inputs[k].grad(), rtol, atol);
       total.ok = total.ok && r.ok;
       total.max_abs_error = std::max(total.max_abs_error, r.max_abs_error);
       total.max_rel_error = std::max(total.max_rel_error, r.max_rel_error);
