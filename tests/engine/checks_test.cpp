@@ -4,6 +4,7 @@
 
 #include "engine/cuda_check.h"
 #include "engine/error.h"
+#include "tests/support/errors.h"
 
 #if LITS_HAVE_CUDA
 #include <cublas_v2.h>
@@ -13,16 +14,6 @@
 
 namespace lits::testing {
 namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 TEST(Checks, LitsCheckCarriesMessageConditionAndPlace) {
   const int channels = 3;

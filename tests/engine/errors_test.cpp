@@ -3,27 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "engine/ops.h"
+#include "tests/support/errors.h"
 #include "tests/support/tensors.h"
 
 namespace lits::testing {
 namespace {
-
-// Runs `f`, expects a lits::Error, and returns its message.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("not a lits::Error: ") + e.what();
-  }
-  return "no error";
-}
-
-void expect_contains(const std::string& message, std::initializer_list<const char*> parts) {
-  for (const char* p : parts) EXPECT_NE(message.find(p), std::string::npos) << "missing '" << p << "' in: " << message;
-}
 
 TEST(Errors, ShapeMismatchNamesOpAndShapes) {
   const std::string m = error_of([] { add(Tensor::zeros({2, 3}), Tensor::zeros({4})); });
