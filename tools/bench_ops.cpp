@@ -95,6 +95,12 @@ int run_bench_ops(const BenchOpsOptions& options) {
     softmax(lg).backward(gs);
   });
 
+  for (Case& c : cases) c.fn();
+  std::vector<Row> rows;
+  for (Case& c : cases) {
+    c.row.ms = median_ms(c.fn, dev, repeats);
+    rows.push_back(c.row);
+  }
   const AllocatorStats mem = allocator_stats(dev);
   std::printf("lits bench ops on %s (%s), %d repeats, median\n", dev.str().c_str(),
               dev.is_cuda() ? cuda::device_description(dev.index).c_str()

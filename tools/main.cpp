@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   ops_cmd->add_flag("--quick", bench_ops.quick, "Small sizes and few repeats (smoke test)");
   ops_cmd->add_option("--repeats", bench_ops.repeats, "Timed repeats per op (the median is reported)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 100000));
   ops_cmd->add_option("--json", bench_ops.json, "Also write the results as JSON to this file");
 
   try {
