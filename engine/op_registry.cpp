@@ -7,11 +7,23 @@ namespace lits {
 
 const std::vector<OpInfo>& op_registry() {
   static const std::vector<OpInfo> ops = {
-      {"add", true},     {"sub", true},        {"mul", true},      {"div", true},     {"scale", true},
-      {"relu", true},    {"leaky_relu", true}, {"sigmoid", true},  {"exp", true},     {"log", true},
-      {"softmax", true}, {"sum", true},        {"mean", true},     {"sum_to", true},  {"reshape", true},
-      {"narrow", true},  {"contiguous", true}, {"concat", true},   {"split", true},   {"matmul", true},
-      {"linear", true},  {"fill", false},      {"uniform", false}, {"normal", false},
+      {"add", true},           {"sub", true},
+      {"mul", true},           {"div", true},
+      {"scale", true},         {"relu", true},
+      {"leaky_relu", true},    {"sigmoid", true},
+      {"exp", true},           {"log", true},
+      {"softmax", true},       {"sum", true},
+      {"mean", true},          {"sum_to", true},
+      {"reshape", true},       {"narrow", true},
+      {"contiguous", true},    {"concat", true},
+      {"split", true},         {"matmul", true},
+      {"linear", true},        {"fill", false},
+      {"uniform", false},      {"normal", false},
+      {"conv2d", true},        {"conv_transpose2d", true},
+      {"batch_norm", true},    {"group_norm", true},
+      {"max_pool2d", true},    {"upsample_nearest2x", true},
+      {"dropout2d", true},     {"global_avg_pool", true},
+      {"channel_scale", true},
   };
   return ops;
 }

@@ -55,6 +55,48 @@ Tensor matmul(const Tensor& a, const Tensor& b);  // [M, K] x [K, N]
 // x [N, in], weight [out, in], bias [out] (may be undefined) -> x weight^T + bias
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
+// ---- convolutions (weights in PyTorch layouts) ----
+struct ConvParams {
+  int64_t stride = 1;
+  int64_t padding = 0;   // symmetric, in input pixels
+  int64_t dilation = 1;
+};
+// x [N, Cin, H, W], weight [Cout, Cin, k, k], bias [Cout] or undefined ->
+// [N, Cout, (H + 2p - d(k-1) - 1)/s + 1, ...].
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvParams& params);
+// x [N, Cin, H, W], weight [Cin, Cout, k, k], bias [Cout] or undefined ->
+// [N, Cout, (H-1)s - 2p + d(k-1) + 1, ...] (no output padding).
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvParams& params);
+
+// cuDNN backward algorithms restricted to deterministic ones (off by default: fastest). The CPU
+// kernels are always deterministic.
+void set_deterministic_algorithms(bool on);
+bool deterministic_algorithms();
+
+// ---- normalisation ----
+// x [N, C, H, W]; gamma, beta [C]. Training: normalises with the batch statistics and updates
+// running_mean / running_var in place (momentum, unbiased variance, as PyTorch); evaluation:
+// normalises with the running statistics.
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps);
+// x [N, C, H, W] with C divisible by `groups`; gamma, beta [C].
+Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups, double eps);
+
+// ---- pooling, resampling, dropout, squeeze-excitation pieces ----
+// Max over k x k windows with stride s and padding p (padding never wins); the backward routes
+// each gradient to the saved argmax of its window.
+Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding);
+// Nearest-neighbour upsampling x2: [N, C, H, W] -> [N, C, 2H, 2W].
+Tensor upsample_nearest2x(const Tensor& x);
+// Dropout2d: in training, zeroes whole channels (n, c) with probability p and scales the others by
+// 1/(1-p); identity otherwise. Channel (n, c) uses Philox counter offset + n*C + c of `gen`, so the
+// CPU and CUDA masks are the same for the same generator state.
+Tensor dropout2d(const Tensor& x, double p, bool training, Generator& gen = default_generator());
+// Squeeze: mean over H and W, [N, C, H, W] -> [N, C].
+Tensor global_avg_pool(const Tensor& x);
+// Excite: x [N, C, H, W] scaled by s [N, C] per sample and channel.
+Tensor channel_scale(const Tensor& x, const Tensor& s);
+
 // ---- initialisation: new tensors (no autograd history) ----
 Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen = default_generator(),
                DType dtype = DType::kFloat32, Device device = Device::cpu());
