@@ -46,65 +46,117 @@ double median_ms(const std::function<void()>& fn, Device device, int repeats) {
 
 int run_bench_ops(const BenchOpsOptions& options) {
   const Device dev = parse_device(options.device);
-  const int repeats = options.quick ? std::min(options.repeats, 3) : options.repeats;
-  const Shape shape = options.quick ? Shape{2, 8, 64, 64} : Shape{4, 32, 256, 256};
-  const Shape seg = options.quick ? Shape{2, 2, 64, 64} : Shape{4, 2, 256, 256};
-  const int64_t gemm_n = options.quick ? 128 : 1024;
+  const bool quick = options.quick;
+  const int repeats = quick ? std::min(options.repeats, 3) : options.repeats;
   const double f = 4.0;  // float32 bytes
-  const double n = static_cast<double>(shape.numel()), ns = static_cast<double>(seg.numel());
   Generator gen(1);
-  const Tensor x = normal(shape, 0, 1, gen, DType::kFloat32, dev);
-  const Tensor y = normal(shape, 0, 1, gen, DType::kFloat32, dev);
-  const Tensor bias = normal({1, shape[1], 1, 1}, 0, 1, gen, DType::kFloat32, dev);
-  const Tensor logits = normal(seg, 0, 1, gen, DType::kFloat32, dev);
-  const Tensor a = normal({gemm_n, gemm_n}, 0, 1, gen, DType::kFloat32, dev);
-  const Tensor b = normal({gemm_n, gemm_n}, 0, 1, gen, DType::kFloat32, dev);
-  Tensor xg = x.detach().set_requires_grad(true), lg = logits.detach().set_requires_grad(true);
-  const Tensor g = Tensor::ones(shape, DType::kFloat32, dev), gs = Tensor::ones(seg, DType::kFloat32, dev);
+  auto randn = [&](const Shape& s, double std = 1.0) { return normal(s, 0, std, gen, DType::kFloat32, dev); };
+  auto ones = [&](const Shape& s) { return Tensor::ones(s, DType::kFloat32, dev); };
+  auto bytes = [&](const Shape& s) { return static_cast<double>(s.numel()) * f; };
+
+  // ---- inputs (cases run later, so everything they use lives in this scope) ----
+  const Shape shape = quick ? Shape{2, 8, 64, 64} : Shape{4, 32, 256, 256};
+  const Shape seg = quick ? Shape{2, 2, 64, 64} : Shape{4, 2, 256, 256};
+  const int64_t gemm_n = quick ? 128 : 1024;
+  const double nn = static_cast<double>(gemm_n);
+  const Tensor x = randn(shape), y = randn(shape), bias = randn({1, shape[1], 1, 1}), logits = randn(seg);
+  const Tensor a = randn({gemm_n, gemm_n}), b = randn({gemm_n, gemm_n});
+  const Tensor xg = x.detach().set_requires_grad(true), lg = logits.detach().set_requires_grad(true);
+  const Tensor g = ones(shape), gs = ones(seg);
+  // The Small preset's first encoder conv: 20 -> 40 channels, 3x3, 256 x 256, batch 4.
+  const int64_t B = quick ? 1 : 4, R = quick ? 32 : 256;
+  const Shape conv_in{B, 20, R, R}, conv_out{B, 40, R, R};
+  const Tensor cx = randn(conv_in).set_requires_grad(true), cw = randn({40, 20, 3, 3}, 0.1).set_requires_grad(true);
+  const Tensor cb = Tensor::zeros({40}, DType::kFloat32, dev).set_requires_grad(true);
+  const double conv_flops = 2.0 * static_cast<double>(conv_out.numel()) * 20 * 9;
+  const double conv_bytes = bytes(conv_in) + bytes(conv_out) + 40 * 20 * 9 * f;
+  const Tensor cy = conv2d(cx, cw, cb, {1, 1, 1}), cg = ones(conv_out);
+  // The Small preset's deepest upsampler: 640 -> 320, k4 s2 p1, 16 -> 32.
+  const int64_t UB = quick ? 1 : 4, UC = quick ? 64 : 640, U = quick ? 4 : 16;
+  const Tensor ux = randn({UB, UC, U, U}), uw = randn({UC, UC / 2, 4, 4}, 0.05);
+  const double up_flops = 2.0 * static_cast<double>(UB * UC * U * U) * static_cast<double>(UC / 2) * 16;
+  const double up_bytes = static_cast<double>(UB * UC * U * U) * 3 * f + static_cast<double>(uw.numel()) * f;
+  // Normalisations and the other layers on [4, 64, 256, 256].
+  const int64_t NC = quick ? 16 : 64;
+  const Shape ns{B, NC, R, R};
+  const double nb = bytes(ns);
+  const Tensor nx = randn(ns).set_requires_grad(true);
+  const Tensor gamma = ones({NC}).set_requires_grad(true);
+  const Tensor beta = Tensor::zeros({NC}, DType::kFloat32, dev).set_requires_grad(true);
+  const Tensor rm = Tensor::zeros({NC}, DType::kFloat32, dev), rv = ones({NC}), se_s = ones({B, NC});
+  const Tensor gny = group_norm(nx, gamma, beta, NC / 2, 1e-5), gng = ones(ns);
   reset_peak_bytes(dev);
 
   // Every case is registered first and run once untimed before any timing, so the first op does
   // not pay for thread-pool start-up, first-touch page faults or library handle creation.
+  // time() cases run under NoGradGuard; time_grad() cases record and run backward.
   struct Case {
     Row row;
     std::function<void()> fn;
+    bool grad = false;
   };
   std::vector<Case> cases;
-  auto time = [&](const std::string& name, const Shape& s, double bytes, double flops,
-                  const std::function<void()>& fn) {
-    cases.push_back({{name, s.str(), 0.0, bytes, flops}, fn});
+  auto add_case = [&](bool grad, const std::string& name, const Shape& s, double nbytes, double flops,
+                      std::function<void()> fn) {
+    cases.push_back({{name, s.str(), 0.0, nbytes, flops}, std::move(fn), grad});
   };
-  {
-    NoGradGuard no_grad;
-    time("add", shape, 3 * n * f, 0, [&] { add(x, y); });
-    time("add per-channel", shape, 2 * n * f, 0, [&] { add(x, bias); });
-    time("mul", shape, 3 * n * f, 0, [&] { mul(x, y); });
-    time("relu", shape, 2 * n * f, 0, [&] { relu(x); });
-    time("leaky_relu", shape, 2 * n * f, 0, [&] { leaky_relu(x, 0.05); });
-    time("sigmoid", shape, 2 * n * f, 0, [&] { sigmoid(x); });
-    time("exp", shape, 2 * n * f, 0, [&] { exp(x); });
-    time("softmax (C=2)", seg, 2 * ns * f, 0, [&] { softmax(logits); });
-    time("sum (all)", shape, n * f, 0, [&] { sum(x); });
-    time("sum (N,H,W)", shape, n * f, 0, [&] { sum(x, {0, 2, 3}); });
-    time("concat (C)", shape, 4 * n * f, 0, [&] { concat({x, y}, 1); });
-    time("narrow+contiguous", shape, n * f, 0, [&] { contiguous(narrow(x, 1, 0, shape[1] / 2)); });
-    time("uniform", shape, n * f, 0, [&] { uniform(shape, 0, 1, gen, DType::kFloat32, dev); });
-    const double nn = static_cast<double>(gemm_n);
-    time("matmul", Shape{gemm_n, gemm_n}, 3 * nn * nn * f, 2 * nn * nn * nn, [&] { matmul(a, b); });
-  }
-  time("relu fwd+bwd", shape, (2 + 3 + 2) * n * f, 0, [&] {
+  auto time = [&](const std::string& name, const Shape& s, double nbytes, double flops, std::function<void()> fn) {
+    add_case(false, name, s, nbytes, flops, std::move(fn));
+  };
+  auto time_grad = [&](const std::string& name, const Shape& s, double nbytes, double flops, std::function<void()> fn) {
+    add_case(true, name, s, nbytes, flops, std::move(fn));
+  };
+
+  const double n = bytes(shape) / f, nseg = bytes(seg) / f;
+  time("add", shape, 3 * n * f, 0, [&] { add(x, y); });
+  time("add per-channel", shape, 2 * n * f, 0, [&] { add(x, bias); });
+  time("mul", shape, 3 * n * f, 0, [&] { mul(x, y); });
+  time("relu", shape, 2 * n * f, 0, [&] { relu(x); });
+  time("leaky_relu", shape, 2 * n * f, 0, [&] { leaky_relu(x, 0.05); });
+  time("sigmoid", shape, 2 * n * f, 0, [&] { sigmoid(x); });
+  time("exp", shape, 2 * n * f, 0, [&] { exp(x); });
+  time("softmax (C=2)", seg, 2 * nseg * f, 0, [&] { softmax(logits); });
+  time("sum (all)", shape, n * f, 0, [&] { sum(x); });
+  time("sum (N,H,W)", shape, n * f, 0, [&] { sum(x, {0, 2, 3}); });
+  time("concat (C)", shape, 4 * n * f, 0, [&] { concat({x, y}, 1); });
+  time("narrow+contiguous", shape, n * f, 0, [&] { contiguous(narrow(x, 1, 0, shape[1] / 2)); });
+  time("uniform", shape, n * f, 0, [&] { uniform(shape, 0, 1, gen, DType::kFloat32, dev); });
+  time("matmul", Shape{gemm_n, gemm_n}, 3 * nn * nn * f, 2 * nn * nn * nn, [&] { matmul(a, b); });
+  time_grad("relu fwd+bwd", shape, (2 + 3 + 2) * n * f, 0, [&] {
     xg.zero_grad();
     relu(xg).backward(g);
   });
-  time("softmax fwd+bwd (C=2)", seg, (2 + 3 + 2) * ns * f, 0, [&] {
+  time_grad("softmax fwd+bwd (C=2)", seg, (2 + 3 + 2) * nseg * f, 0, [&] {
     lg.zero_grad();
     softmax(lg).backward(gs);
   });
+  time("conv2d 3x3 20->40 fwd", conv_in, conv_bytes, conv_flops, [&] { conv2d(cx, cw, cb, {1, 1, 1}); });
+  // Backward only: the graph is kept and re-run; data + weight passes (and the bias sum).
+  time_grad("conv2d 3x3 20->40 bwd", conv_in, 2 * conv_bytes, 2 * conv_flops,
+            [&] { cy.backward(cg, /*retain_graph=*/true); });
+  time("conv_transpose2d k4s2p1", Shape{UB, UC, U, U}, up_bytes, up_flops, [&] {
+    conv_transpose2d(ux, uw, Tensor(), {2, 1, 1});
+  });
+  // Norm forward: two passes over x for the statistics, one write.
+  time("group_norm fwd", ns, 3 * nb, 0, [&] { group_norm(nx, gamma, beta, NC / 2, 1e-5); });
+  // Norm backward: x and g read twice (sums, then dx), dx written, plus the leaf-gradient copy.
+  time_grad("group_norm bwd", ns, 7 * nb, 0, [&] { gny.backward(gng, /*retain_graph=*/true); });
+  time("batch_norm (train) fwd", ns, 3 * nb, 0, [&] { batch_norm(nx, gamma, beta, rm, rv, true, 0.1, 1e-5); });
+  time("max_pool2d 3/2/1", ns, 1.25 * nb, 0, [&] { max_pool2d(nx, 3, 2, 1); });
+  time("upsample_nearest2x", ns, 5 * nb, 0, [&] { upsample_nearest2x(nx); });
+  time("dropout2d p=0.2", ns, 2 * nb, 0, [&] { dropout2d(nx, 0.2, true, gen); });
+  time("global_avg_pool", ns, nb, 0, [&] { global_avg_pool(nx); });
+  time("channel_scale", ns, 2 * nb, 0, [&] { channel_scale(nx, se_s); });
 
-  for (Case& c : cases) c.fn();
+  auto run = [](const Case& c) {
+    if (c.grad) return c.fn();
+    NoGradGuard no_grad;
+    c.fn();
+  };
+  for (const Case& c : cases) run(c);
   std::vector<Row> rows;
   for (Case& c : cases) {
-    c.row.ms = median_ms(c.fn, dev, repeats);
+    c.row.ms = median_ms([&] { run(c); }, dev, repeats);
     rows.push_back(c.row);
   }
   const AllocatorStats mem = allocator_stats(dev);
