@@ -85,6 +85,7 @@ int run_bench_ops(const BenchOpsOptions& options) {
   const Tensor beta = Tensor::zeros({NC}, DType::kFloat32, dev).set_requires_grad(true);
   const Tensor rm = Tensor::zeros({NC}, DType::kFloat32, dev), rv = ones({NC}), se_s = ones({B, NC});
   const Tensor gny = group_norm(nx, gamma, beta, NC / 2, 1e-5), gng = ones(ns);
+  const Tensor bny = batch_norm(nx, gamma, beta, rm, rv, true, 0.1, 1e-5);
   reset_peak_bytes(dev);
 
   // Every case is registered first and run once untimed before any timing, so the first op does
@@ -110,18 +111,27 @@ int run_bench_ops(const BenchOpsOptions& options) {
   const double n = bytes(shape) / f, nseg = bytes(seg) / f;
   time("add", shape, 3 * n * f, 0, [&] { add(x, y); });
   time("add per-channel", shape, 2 * n * f, 0, [&] { add(x, bias); });
+  time("sub", shape, 3 * n * f, 0, [&] { sub(x, y); });
   time("mul", shape, 3 * n * f, 0, [&] { mul(x, y); });
+  time("div", shape, 3 * n * f, 0, [&] { div(x, y); });
+  time("scale", shape, 2 * n * f, 0, [&] { scale(x, 0.5); });
   time("relu", shape, 2 * n * f, 0, [&] { relu(x); });
   time("leaky_relu", shape, 2 * n * f, 0, [&] { leaky_relu(x, 0.05); });
   time("sigmoid", shape, 2 * n * f, 0, [&] { sigmoid(x); });
   time("exp", shape, 2 * n * f, 0, [&] { exp(x); });
+  time("log", shape, 2 * n * f, 0, [&] { log(x); });
   time("softmax (C=2)", seg, 2 * nseg * f, 0, [&] { softmax(logits); });
   time("sum (all)", shape, n * f, 0, [&] { sum(x); });
   time("sum (N,H,W)", shape, n * f, 0, [&] { sum(x, {0, 2, 3}); });
+  time("mean (H,W)", shape, n * f, 0, [&] { mean(x, {2, 3}); });
   time("concat (C)", shape, 4 * n * f, 0, [&] { concat({x, y}, 1); });
   time("narrow+contiguous", shape, n * f, 0, [&] { contiguous(narrow(x, 1, 0, shape[1] / 2)); });
+  time("split+contiguous (C)", shape, 2 * n * f, 0, [&] {
+    for (const Tensor& part : split(x, {shape[1] / 2, shape[1] - shape[1] / 2}, 1)) contiguous(part);
+  });
   time("uniform", shape, n * f, 0, [&] { uniform(shape, 0, 1, gen, DType::kFloat32, dev); });
   time("matmul", Shape{gemm_n, gemm_n}, 3 * nn * nn * f, 2 * nn * nn * nn, [&] { matmul(a, b); });
+  time("linear", Shape{gemm_n, gemm_n}, 3 * nn * nn * f, 2 * nn * nn * nn, [&] { linear(a, b, Tensor()); });
   time_grad("relu fwd+bwd", shape, (2 + 3 + 2) * n * f, 0, [&] {
     xg.zero_grad();
     relu(xg).backward(g);
@@ -142,6 +152,7 @@ int run_bench_ops(const BenchOpsOptions& options) {
   // Norm backward: x and g read twice (sums, then dx), dx written, plus the leaf-gradient copy.
   time_grad("group_norm bwd", ns, 7 * nb, 0, [&] { gny.backward(gng, /*retain_graph=*/true); });
   time("batch_norm (train) fwd", ns, 3 * nb, 0, [&] { batch_norm(nx, gamma, beta, rm, rv, true, 0.1, 1e-5); });
+  time_grad("batch_norm (train) bwd", ns, 7 * nb, 0, [&] { bny.backward(gng, /*retain_graph=*/true); });
   time("max_pool2d 3/2/1", ns, 1.25 * nb, 0, [&] { max_pool2d(nx, 3, 2, 1); });
   time("upsample_nearest2x", ns, 5 * nb, 0, [&] { upsample_nearest2x(nx); });
   time("dropout2d p=0.2", ns, 2 * nb, 0, [&] { dropout2d(nx, 0.2, true, gen); });
