@@ -97,6 +97,37 @@ Tensor global_avg_pool(const Tensor& x);
 // Excite: x [N, C, H, W] scaled by s [N, C] per sample and channel.
 Tensor channel_scale(const Tensor& x, const Tensor& s);
 
+// ---- losses (reference-pipeline.md section 3; every one a fused forward and backward) ----
+// p: probabilities [B, K, H, W] (after softmax, or sigmoid for K = 1); logits: raw outputs;
+// target: int64 [B, H, W] class indices in [0, K) ({0, 1} for the binary losses); weightmap:
+// [B, H, W] of p's dtype, or undefined for no pixel weighting. Each returns a scalar (shape []).
+struct LossOptions {
+  double wmap_weight = 0.0;           // alpha: pixels weighted by (1 + w)^alpha
+  std::vector<double> class_weights;  // lambda_c in the cross-entropy terms (empty: all 1)
+  std::vector<double> weight_score;   // omega_c in the multiclass soft Dice (empty: all 1)
+  double epsilon = 1e-6;              // Dice smoothing, focal clamping
+  double focal_gamma = 1.5;           // focal exponent
+};
+// Cross-entropy applied to p as if p were logits (the reference's double softmax), class and
+// pixel weighted, mean over B*H*W.
+Tensor multiclass_pwce(const Tensor& p, const Tensor& target, const Tensor& weightmap, const LossOptions& o);
+// -mean_b mean_c 2 omega_c I_bc / (sum p + sum t + eps)   (in [-1, 0])
+Tensor multiclass_dice(const Tensor& p, const Tensor& target, const LossOptions& o);
+// multiclass_pwce / soft Dice (a ratio, as the reference).
+Tensor multiclass_combined(const Tensor& p, const Tensor& target, const Tensor& weightmap, const LossOptions& o);
+// Pixel-weighted binary cross-entropy on p [B, 1, H, W].
+Tensor binary_pwce(const Tensor& p, const Tensor& target, const Tensor& weightmap, const LossOptions& o);
+// The reference's weighted binary Dice (foreground and background terms sharing the foreground union).
+Tensor weighted_binary_dice(const Tensor& p, const Tensor& target, const Tensor& weightmap, const LossOptions& o);
+// Focal terms on p [B, K, H, W] clamped to [eps, 1 - eps] (the reference's quirks, section 3.4).
+Tensor focal_pwce(const Tensor& p, const Tensor& target, const Tensor& weightmap, const LossOptions& o);
+Tensor focal_dice(const Tensor& p, const Tensor& target, const LossOptions& o);
+// Beyond the reference: cross-entropy on logits (no double softmax), class and pixel weighted.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weightmap, const LossOptions& o);
+// nnU-Net's Dice + CE: (cross_entropy(logits) + 1 - D) / 2 with D the soft Dice of softmax(logits)
+// over the foreground classes 1..K-1, D_bc = (2 I + eps) / (sum q + sum t + eps), mean over b, c.
+Tensor dice_ce(const Tensor& logits, const Tensor& target, const Tensor& weightmap, const LossOptions& o);
+
 // ---- initialisation: new tensors (no autograd history) ----
 Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen = default_generator(),
                DType dtype = DType::kFloat32, Device device = Device::cpu());

@@ -90,6 +90,40 @@ Tensor Tensor::from_values(const std::vector<double>& values, const Shape& shape
   return device.is_cpu() ? host : host.to(device);
 }
 
+Tensor Tensor::from_ints(const std::vector<int64_t>& values, const Shape& shape, DType dtype, Device device) {
+  LITS_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
+             "from_ints: " << values.size() << " values for shape " << shape.str() << " (expected " << shape.numel()
+                           << ")");
+  Tensor host = empty(shape, dtype, Device::cpu());
+  switch (dtype) {
+    case DType::kInt64: std::copy(values.begin(), values.end(), host.data<int64_t>()); break;
+    case DType::kInt32:
+      for (size_t i = 0; i < values.size(); ++i) host.data<int32_t>()[i] = static_cast<int32_t>(values[i]);
+      break;
+    case DType::kUInt8:
+      for (size_t i = 0; i < values.size(); ++i) host.data<uint8_t>()[i] = static_cast<uint8_t>(values[i]);
+      break;
+    default: LITS_THROW("from_ints: dtype " << dtype_name(dtype) << " (expected int64, int32 or uint8)");
+  }
+  return device.is_cpu() ? host : host.to(device);
+}
+
+std::vector<int64_t> Tensor::to_ints() const {
+  check_defined("to_ints()");
+  const Tensor host = to(Device::cpu());
+  const Tensor dense = host.is_contiguous() ? host : host.clone();
+  std::vector<int64_t> out(static_cast<size_t>(numel()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (dtype()) {
+      case DType::kInt64: out[i] = dense.data<int64_t>()[i]; break;
+      case DType::kInt32: out[i] = dense.data<int32_t>()[i]; break;
+      case DType::kUInt8: out[i] = dense.data<uint8_t>()[i]; break;
+      default: LITS_THROW("to_ints(): tensor " << str() << " (expected an integer dtype)");
+    }
+  }
+  return out;
+}
+
 void Tensor::check_defined(const char* what) const {
   LITS_CHECK(impl_ != nullptr, what << ": the tensor is undefined (default-constructed or moved from)");
 }

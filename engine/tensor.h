@@ -35,6 +35,10 @@ class Tensor {
   static Tensor from_values(const std::vector<double>& values, const Shape& shape, DType dtype = DType::kFloat32,
                             Device device = Device::cpu());
 
+  // Integer tensor (int64 by default; uint8 and int32 too) from host values, e.g. class labels.
+  static Tensor from_ints(const std::vector<int64_t>& values, const Shape& shape, DType dtype = DType::kInt64,
+                          Device device = Device::cpu());
+
   // ---- metadata ----
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;
@@ -62,7 +66,8 @@ class Tensor {
   Tensor to(DType dtype) const;
   Tensor clone() const;                   // contiguous copy, same device and dtype, no autograd history
   Tensor detach() const;                  // same storage, no autograd history
-  std::vector<double> to_vector() const;  // host copy in row-major order
+  std::vector<double> to_vector() const;  // host copy in row-major order (float tensors)
+  std::vector<int64_t> to_ints() const;   // host copy in row-major order (integer tensors)
   double item() const;                    // the value of a one-element tensor
 
   // ---- in-place utilities: never recorded, refused on a tensor that requires grad while grad

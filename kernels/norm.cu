@@ -7,19 +7,6 @@
 namespace lits::kernels {
 namespace {
 
-// Sum of `v` over the block (blockDim.x == kBlock); every thread gets the result.
-__device__ double block_sum(double v, double* buf) {
-  buf[threadIdx.x] = v;
-  __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-    if (threadIdx.x < w) buf[threadIdx.x] += buf[threadIdx.x + w];
-    __syncthreads();
-  }
-  const double total = buf[0];
-  __syncthreads();
-  return total;
-}
-
 // Offset of element i of channel c's set in [N, C, HW] (i runs over n * HW + hw).
 __device__ __forceinline__ int64_t channel_offset(int64_t i, int64_t c, int64_t C, int64_t HW) {
   return ((i / HW) * C + c) * HW + i % HW;

@@ -7,20 +7,6 @@
 namespace lits::kernels {
 namespace {
 
-// The block-wide sum of every thread's `v`, returned to all threads. `buf` holds kBlock doubles
-// and is free again on return (the block reuses it for its next plane).
-__device__ double block_sum(double* buf, double v) {
-  buf[threadIdx.x] = v;
-  __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-    if (threadIdx.x < w) buf[threadIdx.x] += buf[threadIdx.x + w];
-    __syncthreads();
-  }
-  const double total = buf[0];
-  __syncthreads();
-  return total;
-}
-
 template <typename T>
 __global__ void avg_pool_forward_kernel(const T* x, T* y, int64_t planes, int64_t S) {
   __shared__ double buf[kBlock];
@@ -28,7 +14,7 @@ __global__ void avg_pool_forward_kernel(const T* x, T* y, int64_t planes, int64_
     const T* xp = x + p * S;
     double acc = 0.0;
     for (int64_t i = threadIdx.x; i < S; i += blockDim.x) acc += static_cast<double>(xp[i]);
-    const double total = block_sum(buf, acc);
+    const double total = block_sum(acc, buf);
     if (threadIdx.x == 0) y[p] = plane_mean<T>(total, S);
   }
 }
@@ -54,7 +40,7 @@ __global__ void channel_scale_backward_kernel(const T* g, const T* x, const T* s
       if (gx) channel_scale_at(g, s, gx, S, i);
       acc += scale_grad_term(g[i], x[i]);
     }
-    const double total = block_sum(buf, acc);
+    const double total = block_sum(acc, buf);
     if (threadIdx.x == 0) gs[p] = static_cast<T>(total);
   }
 }

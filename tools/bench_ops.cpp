@@ -86,6 +86,19 @@ int run_bench_ops(const BenchOpsOptions& options) {
   const Tensor rm = Tensor::zeros({NC}, DType::kFloat32, dev), rv = ones({NC}), se_s = ones({B, NC});
   const Tensor gny = group_norm(nx, gamma, beta, NC / 2, 1e-5), gng = ones(ns);
   const Tensor bny = batch_norm(nx, gamma, beta, rm, rv, true, 0.1, 1e-5);
+  // Losses on [4, 2, 256, 256] probabilities with an int64 target and a float weightmap.
+  const Shape ls = seg, lpix{seg[0], seg[2], seg[3]};
+  const Tensor lp = softmax(randn(ls)).detach().set_requires_grad(true);
+  std::vector<int64_t> ltv(static_cast<size_t>(lpix.numel()));
+  for (size_t i = 0; i < ltv.size(); ++i) ltv[i] = static_cast<int64_t>((i / 97) % 2);
+  const Tensor lt = Tensor::from_ints(ltv, lpix, DType::kInt64, dev);
+  const Tensor lw = uniform(lpix, 0.25, 1.0, gen, DType::kFloat32, dev);
+  LossOptions lo;
+  lo.wmap_weight = 3.0;
+  // Forward reads p, target (8 B) and weightmap; backward reads them again and writes dp; the
+  // gradient's copy into the leaf reads and writes dp once more.
+  const double lpx = static_cast<double>(lpix.numel());
+  const double loss_bytes = 2 * (bytes(ls) + lpx * (8 + f)) + 3 * bytes(ls);
   reset_peak_bytes(dev);
 
   // Every case is registered first and run once untimed before any timing, so the first op does
@@ -159,6 +172,19 @@ int run_bench_ops(const BenchOpsOptions& options) {
   time("global_avg_pool", ns, nb, 0, [&] { global_avg_pool(nx); });
   time("channel_scale", ns, 2 * nb, 0, [&] { channel_scale(nx, se_s); });
 
+  time_grad("multiclass_pwce fwd+bwd", ls, loss_bytes, 0, [&] {
+    lp.zero_grad();
+    multiclass_pwce(lp, lt, lw, lo).backward();
+  });
+  time_grad("multiclass_dice fwd+bwd", ls, loss_bytes - 2 * lpx * f, 0, [&] {
+    lp.zero_grad();
+    multiclass_dice(lp, lt, lo).backward();
+  });
+  time_grad("multiclass_combined fwd+bwd", ls, loss_bytes, 0, [&] {
+    lp.zero_grad();
+    multiclass_combined(lp, lt, lw, lo).backward();
+  });
+
   auto run = [](const Case& c) {
     if (c.grad) return c.fn();
     NoGradGuard no_grad;
@@ -175,9 +201,9 @@ int run_bench_ops(const BenchOpsOptions& options) {
               dev.is_cuda() ? cuda::device_description(dev.index).c_str()
                             : (std::to_string(omp_get_max_threads()) + " threads").c_str(),
               repeats);
-  std::printf("%-24s %-20s %10s %10s %10s\n", "op", "shape", "ms", "GB/s", "GFLOP/s");
+  std::printf("%-30s %-20s %10s %10s %10s\n", "op", "shape", "ms", "GB/s", "GFLOP/s");
   for (const Row& r : rows) {
-    std::printf("%-24s %-20s %10.3f %10.1f", r.name.c_str(), r.shape.c_str(), r.ms, r.bytes / r.ms / 1e6);
+    std::printf("%-30s %-20s %10.3f %10.1f", r.name.c_str(), r.shape.c_str(), r.ms, r.bytes / r.ms / 1e6);
     if (r.flops > 0) std::printf(" %10.1f", r.flops / r.ms / 1e6);
     std::printf("\n");
   }
