@@ -22,6 +22,22 @@ struct BenchOpsOptions {
 };
 int run_bench_ops(const BenchOpsOptions& options);
 
+struct InfoOptions {
+  std::string setup;
+  std::string base;  // default: models/presets/Baseline_Parameters.txt
+  int64_t size = 256;
+  bool json = false;
+};
+int run_info(const InfoOptions& options);
+
+struct GraphOptions {
+  std::string setup;
+  std::string base;
+  std::string out;  // FILE.dot; FILE.svg is written too when Graphviz `dot` is installed
+  int run = 0;      // which run of the setup file
+};
+int run_graph(const GraphOptions& options);
+
 // Multi-line description of the build and the machine (`lits --version`).
 std::string version_text();
 

@@ -12,8 +12,9 @@ int main(int argc, char** argv) {
   using namespace lits::tools;
   CLI::App app{
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
-      "Implemented so far: the engine (tensors, autograd, CPU and CUDA ops), `bench ops` and an engine\n"
-      "`demo`. The data, training and inference subcommands arrive with their issues."};
+      "Implemented so far: the engine, layers and losses (CPU and CUDA), the UNet with the reference's\n"
+      "setup files (`info`, `graph`), `bench ops` and an engine `demo`. The data, training and inference\n"
+      "subcommands arrive with their issues."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
@@ -40,6 +41,26 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   ops_cmd->add_option("--json", bench_ops.json, "Also write the results as JSON to this file");
 
+  InfoOptions info;
+  CLI::App* info_cmd = app.add_subcommand(
+      "info", "Per run of a setup file: resolved parameters, parameter count, per-level shapes, FLOPs per slice");
+  info_cmd->add_option("--setup", info.setup, "Setup file (a path, or a name in models/presets/)")->required();
+  info_cmd->add_option("--base", info.base, "Baseline file the runs are merged onto")
+      ->default_str("Baseline_Parameters.txt");
+  info_cmd->add_option("--size", info.size, "Input height and width for the shapes and FLOPs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  info_cmd->add_flag("--json", info.json, "Print JSON instead of text");
+
+  GraphOptions graph;
+  CLI::App* graph_cmd = app.add_subcommand(
+      "graph", "Draw the network of a setup file as a Graphviz graph (.dot, and .svg when `dot` is installed)");
+  graph_cmd->add_option("--setup", graph.setup, "Setup file (a path, or a name in models/presets/)")->required();
+  graph_cmd->add_option("--base", graph.base, "Baseline file the runs are merged onto")
+      ->default_str("Baseline_Parameters.txt");
+  graph_cmd->add_option("--out", graph.out, "Output .dot file")->required();
+  graph_cmd->add_option("--run", graph.run, "Which run of the setup file")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -52,6 +73,8 @@ int main(int argc, char** argv) {
     }
     if (*demo_cmd) return run_demo(demo);
     if (*ops_cmd) return run_bench_ops(bench_ops);
+    if (*info_cmd) return run_info(info);
+    if (*graph_cmd) return run_graph(graph);
     std::cout << app.help();
     return 0;
   } catch (const lits::Error& e) {

@@ -1,0 +1,63 @@
+// The reference's configurable 2-D UNet (reference-pipeline.md section 2), every option included,
+// with its parameter layout: the unused bottleneck downsampler is built (its weights exist, its
+// output is discarded), so parameter counts match the reference exactly.
+//
+// State-dict names (stable, documented in docs/models.md):
+//   input.conv.*, input.norm.*                       the input conv and its norm
+//   enc.<i>.norm.<r>.*, enc.<i>.conv.<r>.*           encoder level i, repetition r (pre-norm)
+//   enc.<i>.conv.<r>.{reduce,norm1,mid,norm2,expand}.*   the same with block_type 'res'
+//   enc.<i>.adjust.*, enc.<i>.se.fc{1,2}.*, enc.<i>.pool.*   residual 1x1, squeeze-excitation, conv pool
+//   dec.<j>.up.*, dec.<j>.norm.<r>.*, dec.<j>.conv.<r>.*, dec.<j>.adjust.*, dec.<j>.se.*   decoder level j
+//   pypool.<j>.*, aux.<j>.*, output.*                pypool heads, deep-supervision heads, output conv
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/module.h"
+#include "models/unet_config.h"
+
+namespace lits {
+
+class ConvStage;
+
+struct UNetOutput {
+  Tensor out;               // [N, K, H, W] probabilities (or logits when the loss takes logits)
+  std::vector<Tensor> aux;  // training mode with auxiliary heads: aux[k] at H / 2^(k+1)
+};
+
+struct LevelShape {
+  std::string name;  // "input", "enc.0", ..., "dec.0", ..., "output"
+  int64_t channels, height, width;
+};
+
+// Output shape of every level for an H x W input (checks divisibility by 2^(L-1)).
+std::vector<LevelShape> unet_level_shapes(const UNetConfig& config, int64_t height, int64_t width);
+// Multiply-accumulates of one forward pass on an H x W slice, evaluation mode (no auxiliary heads;
+// the discarded bottleneck downsampler included, as the reference's count).
+double unet_macs_per_slice(const UNetConfig& config, int64_t height, int64_t width);
+
+class UNet : public Module {
+ public:
+  explicit UNet(const UNetConfig& config, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override { return run(x).out; }
+  UNetOutput run(const Tensor& x);
+  const UNetConfig& config() const { return config_; }
+
+  std::vector<LevelShape> level_shapes(int64_t height, int64_t width) const {
+    return unet_level_shapes(config_, height, width);
+  }
+  double macs_per_slice(int64_t height, int64_t width) const { return unet_macs_per_slice(config_, height, width); }
+  // Checks that an input fits: 4 dims, `channels` channels, H and W divisible by 2^(L-1).
+  void check_input(const Tensor& x) const;
+
+ private:
+  UNetConfig config_;
+  std::shared_ptr<Module> input_conv_, input_norm_;
+  std::vector<std::shared_ptr<ConvStage>> enc_, dec_;
+  std::vector<std::shared_ptr<Module>> pool_, up_, pypool_, aux_;
+  std::shared_ptr<Module> output_;
+};
+
+}  // namespace lits

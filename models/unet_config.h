@@ -1,0 +1,43 @@
+// The UNet's configuration, resolved from a setup file with the reference's defaults
+// (reference-pipeline.md sections 1.4 and 2): absent filter_start_up / structure_up / dilation /
+// dilation_up take the encoder's values, the output has one sigmoid channel for the binary losses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers/init.h"
+#include "models/setup.h"
+
+namespace lits {
+
+struct UNetConfig {
+  std::vector<int64_t> structure{3, 3, 3};  // conv repetitions per encoder level (L = size, >= 3)
+  std::vector<int64_t> structure_up;        // per decoder level (reference indexing, section 2.3)
+  int64_t filter_start = 32;                // F
+  int64_t filter_start_up = 32;             // Fu
+  int64_t channels = 3;                     // input slices
+  std::vector<int64_t> dilation, dilation_up;
+  std::string backbone = "base";               // base | residual | dense_residual
+  std::string block_type = "base";             // base | res
+  bool use_conv_pool = false;                  // stride-2 conv instead of max pooling
+  std::vector<int64_t> up_conv_type{4, 2, 1};  // [k, s, p] of the transposed conv; [] = nearest x2 + 1x1
+  bool use_pypool = false;
+  bool use_auxiliary_inputs = false;
+  double se_reduction = 0.0;
+  bool use_batchnorm = true;
+  double dropout = 0.2;
+  InitType init_type = InitType::kHeNormal;
+  int64_t num_out_classes = 2;  // 1: sigmoid output
+  bool output_logits = false;   // the loss takes logits: no softmax/sigmoid at the end
+
+  int64_t levels() const { return static_cast<int64_t>(structure.size()); }
+  // Fills the reference's defaults and checks every field; throws naming the field and value.
+  void resolve();
+};
+
+// From a resolved setup (Network section, plus num_classes and loss_func from Training).
+UNetConfig unet_config_from(const Setup& setup);
+
+}  // namespace lits

@@ -1,0 +1,74 @@
+// `lits info`: for every run of a setup file, the resolved parameters, the network's parameter
+// count, per-level shapes for an input size, and FLOPs per slice (2 x multiply-accumulates).
+#include <cstdio>
+#include <sstream>
+
+#include "models/unet.h"
+#include "tools/commands.h"
+#include "tools/setup_files.h"
+
+namespace lits::tools {
+
+namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_info(const InfoOptions& options) {
+  const std::vector<Setup> runs = load_runs(options.setup, options.base);
+  std::ostringstream json;
+  json << "[";
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Setup& s = runs[r];
+    const UNetConfig cfg = unet_config_from(s);
+    const UNet net(cfg);
+    const int64_t params = net.parameter_count();
+    const auto shapes = net.level_shapes(options.size, options.size);
+    const double macs = net.macs_per_slice(options.size, options.size);
+    if (!options.json) {
+      std::printf("run %zu of %zu (%s, run %d of its block)\n", r + 1, runs.size(),
+                  s.block_title.empty() ? "baseline" : s.block_title.c_str(), s.run_index);
+      for (const char* section : {"Network", "Training", "Paths"}) {
+        std::printf("  [%s]\n", section);
+        for (const SetupEntry& e : s.entries())
+          if (e.section == section) std::printf("    %-24s %s\n", e.key.c_str(), e.value.str().c_str());
+      }
+      if (const Value* init = s.find("initialization"); init && !init->as_string("initialization").empty())
+        std::printf(
+            "  note: training initialises from '%s' and takes its architecture from there; the network below "
+            "is this setup's own Network section\n",
+            init->as_string("initialization").c_str());
+      std::printf("  network: %lld parameters\n", static_cast<long long>(params));
+      std::printf("  shapes for a %lld x %lld input (channels x height x width):\n",
+                  static_cast<long long>(options.size), static_cast<long long>(options.size));
+      for (const LevelShape& l : shapes)
+        std::printf("    %-8s %6lld x %4lld x %4lld\n", l.name.c_str(), static_cast<long long>(l.channels),
+                    static_cast<long long>(l.height), static_cast<long long>(l.width));
+      std::printf("  compute per slice: %.2f GMAC = %.2f GFLOP (evaluation mode)\n\n", macs / 1e9, 2 * macs / 1e9);
+    }
+    json << (r ? ",\n" : "\n") << " {\"run\": " << r << ", \"block\": \"" << json_escape(s.block_title)
+         << "\", \"parameters\": {";
+    for (size_t i = 0; i < s.entries().size(); ++i) {
+      const SetupEntry& e = s.entries()[i];
+      json << (i ? ", " : "") << "\"" << e.key << "\": \"" << json_escape(e.value.str()) << "\"";
+    }
+    json << "}, \"parameter_count\": " << params << ", \"size\": " << options.size << ", \"levels\": [";
+    for (size_t i = 0; i < shapes.size(); ++i)
+      json << (i ? ", " : "") << "{\"name\": \"" << shapes[i].name << "\", \"shape\": [" << shapes[i].channels << ", "
+           << shapes[i].height << ", " << shapes[i].width << "]}";
+    json << "], \"macs_per_slice\": " << macs << ", \"flops_per_slice\": " << 2 * macs << "}";
+  }
+  json << "\n]\n";
+  if (options.json) std::fputs(json.str().c_str(), stdout);
+  return 0;
+}
+
+}  // namespace lits::tools
