@@ -7,7 +7,8 @@
 namespace lits::kernels {
 namespace {
 
-constexpr int64_t kChunk = 16 * kBlock;
+constexpr int64_t kChunk = kLossCudaChunk;
+static_assert(kChunk % kBlock == 0, "a chunk is a whole number of block strides");
 
 int64_t chunks_of(const LossParams& p) { return (p.N + kChunk - 1) / kChunk; }
 
@@ -63,8 +64,6 @@ __global__ void loss_backward_kernel(LossParams p, const T* x, const int64_t* ta
 }
 
 }  // namespace
-
-int64_t loss_forward_cuda_scratch(const LossParams& p) { return p.B * chunks_of(p) * loss_stats_stride(p.K); }
 
 template <typename T>
 Status loss_forward_cuda(const LossParams& p, const T* x, const int64_t* target, const T* w, double* stats,

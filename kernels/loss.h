@@ -152,8 +152,13 @@ void loss_backward_cpu(const LossParams& p, const T* x, const int64_t* target, c
 template <typename T>
 Status loss_forward_cuda(const LossParams& p, const T* x, const int64_t* target, const T* w, double* stats,
                          double* scratch, T* loss_out, Stream s);
-// Size (doubles) of the scratch buffer loss_forward_cuda needs.
-int64_t loss_forward_cuda_scratch(const LossParams& p);
+// Pixels per CUDA block in the stats pass, and the size (doubles) of the scratch buffer
+// loss_forward_cuda needs: one partial-sum record per (sample, chunk). Inline so CPU-only builds,
+// which never call the CUDA launcher, still compile the engine's dispatch code.
+constexpr int64_t kLossCudaChunk = 16 * 256;
+inline int64_t loss_forward_cuda_scratch(const LossParams& p) {
+  return p.B * ((p.N + kLossCudaChunk - 1) / kLossCudaChunk) * loss_stats_stride(p.K);
+}
 template <typename T>
 Status loss_backward_cuda(const LossParams& p, const T* x, const int64_t* target, const T* w, const double* stats,
                           const T* g, T* dx, Stream s);
