@@ -2,7 +2,8 @@
 # Verifies the CUDA backend on a GPU machine in one command (see ../shared/docs/gpu.md).
 #
 #   tools/gpu-check.sh --prepare   on a development machine: stage what the GPU machine lacks
-#                                  (GoogleTest sources, CLI11 headers, cuDNN/NCCL/cuBLAS headers)
+#                                  (GoogleTest sources, CLI11 headers, nifticlib/znz/zlib static
+#                                  libraries, cuDNN/NCCL/cuBLAS headers)
 #                                  into the git-ignored .gpu-deps/ (a few MB)
 #   tools/gpu-check.sh --run       on the GPU machine, with .gpu-deps/ beside the tree: configure
 #                                  (CUDA on, sm_90 only, oneDNN/BLAS off), build, run every test
@@ -21,6 +22,14 @@ prepare() {
   cp -r /usr/src/googletest "$DEPS/googletest"
   [ -f /usr/include/CLI/CLI.hpp ] || { echo "gpu-check: /usr/include/CLI missing (apt-get install libcli11-dev)" >&2; exit 1; }
   cp -r /usr/include/CLI "$DEPS/cli11/CLI"
+  # nifticlib (+ znz, zlib) as static libraries with their headers: no -dev packages there.
+  mkdir -p "$DEPS/nifti/include/nifti" "$DEPS/nifti/lib"
+  cp /usr/include/nifti/*.h "$DEPS/nifti/include/nifti/"
+  cp /usr/include/zlib.h /usr/include/zconf.h "$DEPS/nifti/include/" 2> /dev/null || true
+  for lib in libnifti2.a libznz.a libz.a; do
+    [ -f "/usr/lib/x86_64-linux-gnu/$lib" ] || { echo "gpu-check: /usr/lib/x86_64-linux-gnu/$lib missing" >&2; exit 1; }
+    cp "/usr/lib/x86_64-linux-gnu/$lib" "$DEPS/nifti/lib/"
+  done
   # Headers of the CUDA libraries, used only when the GPU machine's wheels lack them.
   local inc=/usr/local/cuda/include
   for h in "$inc"/cudnn*.h "$inc"/nccl.h "$inc"/nccl_net.h "$inc"/cublas*.h; do
