@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "pipeline/phantom.h"
+
 namespace lits::tools {
 
 struct DemoOptions {
@@ -37,6 +39,9 @@ struct GraphOptions {
   int run = 0;      // which run of the setup file
 };
 int run_graph(const GraphOptions& options);
+
+// `lits synth`: phantom CT volumes in the LiTS layout (options in pipeline/phantom.h).
+int run_synth(const SynthOptions& options);
 
 // Multi-line description of the build and the machine (`lits --version`).
 std::string version_text();

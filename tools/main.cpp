@@ -41,6 +41,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   ops_cmd->add_option("--json", bench_ops.json, "Also write the results as JSON to this file");
 
+  lits::SynthOptions synth;
+  CLI::App* synth_cmd = app.add_subcommand(
+      "synth", "Write phantom abdominal CT volumes with liver and lesion labels in the LiTS folder layout");
+  synth_cmd->add_option("--out", synth.out, "Output folder (Training_Data/, Test_Data/, Test_Truth/ inside)")
+      ->required();
+  synth_cmd->add_option("--train", synth.train, "Training volumes")->capture_default_str();
+  synth_cmd->add_option("--test", synth.test, "Test volumes (their truth goes to Test_Truth/)")->capture_default_str();
+  synth_cmd->add_option("--size", synth.phantom.size, "Height and width of every slice")->capture_default_str();
+  synth_cmd->add_option("--slices", synth.phantom.slices, "Slices per volume")->capture_default_str();
+  synth_cmd->add_option("--seed", synth.phantom.seed, "Random seed (the same seed gives the same files)")
+      ->capture_default_str();
+
   InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand(
       "info", "Per run of a setup file: resolved parameters, parameter count, per-level shapes, FLOPs per slice");
@@ -73,6 +85,7 @@ int main(int argc, char** argv) {
     }
     if (*demo_cmd) return run_demo(demo);
     if (*ops_cmd) return run_bench_ops(bench_ops);
+    if (*synth_cmd) return run_synth(synth);
     if (*info_cmd) return run_info(info);
     if (*graph_cmd) return run_graph(graph);
     std::cout << app.help();

@@ -1,0 +1,111 @@
+// .npy files: the exact header NumPy writes (checked byte for byte), round trips of every dtype
+// the slice store uses, atomic writes, and bad files named with the reason.
+#include "pipeline/npy.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/errors.h"
+
+namespace lits::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Npy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::temp_directory_path() / ("lits_npy_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                                     "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+std::string file_bytes(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(Npy, HeaderIsWhatNumpyWrites) {
+  const int16_t v[6] = {1, -2, 3, -4, 5, -32768};
+  write_npy(path("a.npy"), NpyType::kInt16, {2, 3}, v);
+  const std::string b = file_bytes(path("a.npy"));
+  // numpy.save of np.int16 shape (2, 3): magic, version 1.0, header length 118, dict padded to 128.
+  const std::string expect_header = "{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }";
+  ASSERT_EQ(b.size(), 128u + 12u);
+  EXPECT_EQ(b.substr(0, 6), "\x93NUMPY");
+  EXPECT_EQ(b[6], 1);
+  EXPECT_EQ(b[7], 0);
+  EXPECT_EQ(static_cast<unsigned char>(b[8]) | static_cast<unsigned char>(b[9]) << 8, 118);
+  EXPECT_EQ(b.substr(10, expect_header.size()), expect_header);
+  EXPECT_EQ(b[127], '\n');
+  EXPECT_EQ(std::memcmp(b.data() + 128, v, sizeof v), 0);
+  // One-dimensional shapes keep Python's trailing comma.
+  const uint8_t m[3] = {0, 1, 2};
+  write_npy(path("m.npy"), NpyType::kUInt8, {3}, m);
+  EXPECT_NE(file_bytes(path("m.npy")).find("'shape': (3,), }"), std::string::npos);
+}
+
+TEST_F(Npy, EveryStoreDtypeRoundTrips) {
+  const uint8_t u8[4] = {0, 1, 2, 255};
+  const int16_t i16[4] = {-1024, 0, 3071, 7};
+  const uint16_t f16[4] = {0x3c00, 0x36ee, 0x0000, 0xbc00};  // float16 bit patterns
+  const float f32[4] = {0.5f, -2.25f, 1e-7f, 3e38f};
+  struct Case {
+    NpyType type;
+    const void* data;
+  };
+  for (const Case& c : {Case{NpyType::kUInt8, u8}, Case{NpyType::kInt16, i16}, Case{NpyType::kFloat16, f16},
+                        Case{NpyType::kFloat32, f32}}) {
+    write_npy(path("x.npy"), c.type, {1, 2, 2}, c.data);
+    const NpyArray a = read_npy(path("x.npy"));
+    EXPECT_EQ(a.type, c.type);
+    EXPECT_EQ(a.shape, (std::vector<int64_t>{1, 2, 2}));
+    ASSERT_EQ(a.bytes.size(), static_cast<size_t>(4 * npy_item_size(c.type)));
+    EXPECT_EQ(std::memcmp(a.bytes.data(), c.data, a.bytes.size()), 0) << npy_descr(c.type);
+  }
+  write_npy(path("empty.npy"), NpyType::kInt16, {0, 512, 512}, nullptr);
+  EXPECT_EQ(read_npy(path("empty.npy")).shape, (std::vector<int64_t>{0, 512, 512}));
+}
+
+TEST_F(Npy, WritesReplaceAtomicallyAndLeaveNoTemporaries) {
+  const uint8_t a[2] = {1, 2}, b[3] = {3, 4, 5};
+  write_npy(path("x.npy"), NpyType::kUInt8, {2}, a);
+  write_npy(path("x.npy"), NpyType::kUInt8, {3}, b);
+  EXPECT_EQ(read_npy(path("x.npy")).shape, (std::vector<int64_t>{3}));
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+  expect_contains(error_of([&] { write_npy(path("missing/x.npy"), NpyType::kUInt8, {2}, a); }),
+                  {"write_npy", "missing/x.npy", "cannot create"});
+}
+
+TEST_F(Npy, BadFilesAreNamedWithTheReason) {
+  expect_contains(error_of([&] { read_npy(path("none.npy")); }), {"cannot open", "none.npy"});
+  std::ofstream(path("text.npy")) << "hello, not numpy";
+  expect_contains(error_of([&] { read_npy(path("text.npy")); }), {"text.npy", "not an .npy file"});
+  const float f[4] = {1, 2, 3, 4};
+  write_npy(path("t.npy"), NpyType::kFloat32, {4}, f);
+  fs::resize_file(path("t.npy"), fs::file_size(path("t.npy")) - 3);
+  expect_contains(error_of([&] { read_npy(path("t.npy")); }), {"t.npy", "truncated data", "13 of 16"});
+  write_npy(path("d.npy"), NpyType::kFloat32, {4}, f);
+  std::string d = file_bytes(path("d.npy"));
+  d.replace(d.find("<f4"), 3, "<f8");
+  std::ofstream(path("d8.npy"), std::ios::binary) << d;
+  expect_contains(error_of([&] { read_npy(path("d8.npy")); }), {"d8.npy", "'<f8'", "expected |u1, <i2, <f2 or <f4"});
+  d.replace(d.find("False"), 5, "True ");
+  d.replace(d.find("<f8"), 3, "<f4");
+  std::ofstream(path("fo.npy"), std::ios::binary) << d;
+  expect_contains(error_of([&] { read_npy(path("fo.npy")); }), {"fo.npy", "Fortran order"});
+}
+
+}  // namespace
+}  // namespace lits::testing
