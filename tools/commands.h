@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "pipeline/convert.h"
 #include "pipeline/phantom.h"
 
 namespace lits::tools {
@@ -42,6 +43,9 @@ int run_graph(const GraphOptions& options);
 
 // `lits synth`: phantom CT volumes in the LiTS layout (options in pipeline/phantom.h).
 int run_synth(const SynthOptions& options);
+
+// `lits convert`: LiTS NIfTI volumes into the slice store (options in pipeline/convert.h).
+int run_convert(const ConvertOptions& options);
 
 // Multi-line description of the build and the machine (`lits --version`).
 std::string version_text();

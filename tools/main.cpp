@@ -53,6 +53,22 @@ int main(int argc, char** argv) {
   synth_cmd->add_option("--seed", synth.phantom.seed, "Random seed (the same seed gives the same files)")
       ->capture_default_str();
 
+  lits::ConvertOptions convert;
+  std::string weightmaps = "3d";
+  CLI::App* convert_cmd = app.add_subcommand(
+      "convert", "Convert LiTS NIfTI volumes (and segmentations) into the slice store the training reads");
+  convert_cmd->add_option("--in", convert.in, "Folder with volume-N/segmentation-N files (or a synth output)")
+      ->required();
+  convert_cmd->add_option("--out", convert.out, "The slice store (created if missing; re-runs replace volumes)")
+      ->required();
+  convert_cmd->add_flag("--test", convert.test, "Test volumes (test-volume-N): images only");
+  convert_cmd->add_option("--weightmaps", weightmaps, "Weightmap formulas of the reference: 2d or 3d")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"2d", "3d"}));
+  convert_cmd->add_option("--threads", convert.threads, "Volumes converted in parallel (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+
   InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand(
       "info", "Per run of a setup file: resolved parameters, parameter count, per-level shapes, FLOPs per slice");
@@ -86,6 +102,10 @@ int main(int argc, char** argv) {
     if (*demo_cmd) return run_demo(demo);
     if (*ops_cmd) return run_bench_ops(bench_ops);
     if (*synth_cmd) return run_synth(synth);
+    if (*convert_cmd) {
+      convert.weightmaps = weightmaps == "2d" ? lits::WeightmapMode::k2d : lits::WeightmapMode::k3d;
+      return run_convert(convert);
+    }
     if (*info_cmd) return run_info(info);
     if (*graph_cmd) return run_graph(graph);
     std::cout << app.help();
