@@ -13,8 +13,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
       "Implemented so far: the engine, layers and losses (CPU and CUDA), the UNet with the reference's\n"
-      "setup files (`info`, `graph`), `bench ops` and an engine `demo`. The data, training and inference\n"
-      "subcommands arrive with their issues."};
+      "setup files (`info`, `graph`), phantom data (`synth`), the slice store (`convert`), `bench ops` and\n"
+      "an engine `demo`. Training, inference and evaluation arrive with their issues."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
