@@ -26,6 +26,25 @@ void moments(const T* x, int64_t count_n, int64_t stride_n, int64_t len, double*
   *var = q / static_cast<double>(count_n * len);
 }
 
+// Sums over the samples and pixels of channel c of g and of g * xhat, where sample n's statistics
+// are mean[stat(n)] and rstd[stat(n)]: the parameter gradients of both norms.
+template <typename T, typename Stat>
+void channel_grad_sums(const T* x, const T* g, const T* mean, const T* rstd, int64_t N, int64_t C, int64_t HW,
+                       int64_t c, Stat stat, double* sg, double* sgx) {
+  *sg = 0.0;
+  *sgx = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t k = stat(n);
+    const double m = static_cast<double>(mean[k]), r = static_cast<double>(rstd[k]);
+    const int64_t base = (n * C + c) * HW;
+    for (int64_t i = 0; i < HW; ++i) {
+      const double gv = static_cast<double>(g[base + i]);
+      *sg += gv;
+      *sgx += gv * (static_cast<double>(x[base + i]) - m) * r;
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -88,17 +107,9 @@ void group_norm_backward_cpu(const T* x, const T* g, const T* gamma, const T* me
     parallel_for(
         C,
         [&](int64_t c) {
-          double sg = 0.0, sgx = 0.0;
-          for (int64_t n = 0; n < N; ++n) {
-            const int64_t ng = n * G + c / cg;
-            const double m = static_cast<double>(mean[ng]), r = static_cast<double>(rstd[ng]);
-            const int64_t base = (n * C + c) * HW;
-            for (int64_t i = 0; i < HW; ++i) {
-              const double gv = static_cast<double>(g[base + i]);
-              sg += gv;
-              sgx += gv * (static_cast<double>(x[base + i]) - m) * r;
-            }
-          }
+          double sg, sgx;
+          channel_grad_sums(
+              x, g, mean, rstd, N, C, HW, c, [&](int64_t n) { return n * G + c / cg; }, &sg, &sgx);
           if (dgamma) dgamma[c] = static_cast<T>(sgx);
           if (dbeta) dbeta[c] = static_cast<T>(sg);
         },
@@ -142,15 +153,9 @@ void batch_norm_backward_cpu(const T* x, const T* g, const T* gamma, const T* me
       [&](int64_t c) {
         const double m = static_cast<double>(mean[c]), r = static_cast<double>(rstd[c]);
         const double ga = static_cast<double>(gamma[c]);
-        double sg = 0.0, sgx = 0.0;
-        for (int64_t n = 0; n < N; ++n) {
-          const int64_t base = (n * C + c) * HW;
-          for (int64_t i = 0; i < HW; ++i) {
-            const double gv = static_cast<double>(g[base + i]);
-            sg += gv;
-            sgx += gv * (static_cast<double>(x[base + i]) - m) * r;
-          }
-        }
+        double sg, sgx;
+        channel_grad_sums(
+            x, g, mean, rstd, N, C, HW, c, [&](int64_t) { return c; }, &sg, &sgx);
         if (dgamma) dgamma[c] = static_cast<T>(sgx);
         if (dbeta) dbeta[c] = static_cast<T>(sg);
         if (!dx) return;

@@ -29,6 +29,24 @@ void check_affine(const char* op, const Tensor& x, const Tensor& gamma, const Te
                                                          << ")");
 }
 
+// The gradients a norm's backward writes; each undefined when its input needs none.
+struct AffineGrads {
+  Tensor dx, dgamma, dbeta;
+};
+
+AffineGrads empty_affine_grads(const Tensor& x, int64_t C, bool gx, bool gg, bool gb) {
+  AffineGrads a;
+  if (gx) a.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (gg) a.dgamma = Tensor::empty({C}, x.dtype(), x.device());
+  if (gb) a.dbeta = Tensor::empty({C}, x.dtype(), x.device());
+  return a;
+}
+
+template <typename T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 }  // namespace
 
 Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups, double eps) {
@@ -63,18 +81,16 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
     const Tensor sx = xd.detach(), sg = gd.detach();
     record_op("group_norm", {x, gamma, beta}, {y}, [=](const std::vector<Tensor>& grads) -> std::vector<Tensor> {
       const Tensor g = dense(grads[0]);
-      Tensor dx = gx ? Tensor::empty(sx.shape(), sx.dtype(), sx.device()) : Tensor();
-      Tensor dgamma = gg ? Tensor::empty({C}, sx.dtype(), sx.device()) : Tensor();
-      Tensor dbeta = gb ? Tensor::empty({C}, sx.dtype(), sx.device()) : Tensor();
+      const AffineGrads a = empty_affine_grads(sx, C, gx, gg, gb);
       LITS_DISPATCH_FLOAT(sx.dtype(), "group_norm backward", {
         const scalar_t* px = sx.data<scalar_t>();
         const scalar_t* pg = g.data<scalar_t>();
         const scalar_t* pw = sg.data<scalar_t>();
         const scalar_t* pm = mean.data<scalar_t>();
         const scalar_t* pr = rstd.data<scalar_t>();
-        scalar_t* pdx = gx ? dx.data<scalar_t>() : nullptr;
-        scalar_t* pdg = gg ? dgamma.data<scalar_t>() : nullptr;
-        scalar_t* pdb = gb ? dbeta.data<scalar_t>() : nullptr;
+        scalar_t* pdx = data_or_null<scalar_t>(a.dx);
+        scalar_t* pdg = data_or_null<scalar_t>(a.dgamma);
+        scalar_t* pdb = data_or_null<scalar_t>(a.dbeta);
         if (sx.device().is_cpu()) {
           kernels::group_norm_backward_cpu(px, pg, pw, pm, pr, pdx, pdg, pdb, N, C, HW, groups);
         } else {
@@ -83,7 +99,7 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
               kernels::group_norm_backward_cuda(px, pg, pw, pm, pr, pdx, pdg, pdb, N, C, HW, groups, stream));
         }
       });
-      return {dx, dgamma, dbeta};
+      return {a.dx, a.dgamma, a.dbeta};
     });
   }
   return y;
@@ -140,18 +156,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     const Tensor mean = training ? batch_mean : running_mean.clone();
     record_op("batch_norm", {x, gamma, beta}, {y}, [=](const std::vector<Tensor>& grads) -> std::vector<Tensor> {
       const Tensor g = dense(grads[0]);
-      Tensor dx = gx ? Tensor::empty(sx.shape(), sx.dtype(), sx.device()) : Tensor();
-      Tensor dgamma = gg ? Tensor::empty(c, sx.dtype(), sx.device()) : Tensor();
-      Tensor dbeta = gb ? Tensor::empty(c, sx.dtype(), sx.device()) : Tensor();
+      const AffineGrads a = empty_affine_grads(sx, C, gx, gg, gb);
       LITS_DISPATCH_FLOAT(sx.dtype(), "batch_norm backward", {
         const scalar_t* px = sx.data<scalar_t>();
         const scalar_t* pg = g.data<scalar_t>();
         const scalar_t* pw = sg.data<scalar_t>();
         const scalar_t* pm = mean.data<scalar_t>();
         const scalar_t* pr = rstd.data<scalar_t>();
-        scalar_t* pdx = gx ? dx.data<scalar_t>() : nullptr;
-        scalar_t* pdg = gg ? dgamma.data<scalar_t>() : nullptr;
-        scalar_t* pdb = gb ? dbeta.data<scalar_t>() : nullptr;
+        scalar_t* pdx = data_or_null<scalar_t>(a.dx);
+        scalar_t* pdg = data_or_null<scalar_t>(a.dgamma);
+        scalar_t* pdb = data_or_null<scalar_t>(a.dbeta);
         if (sx.device().is_cpu()) {
           kernels::batch_norm_backward_cpu(px, pg, pw, pm, pr, pdx, pdg, pdb, training, N, C, HW);
         } else {
@@ -160,7 +174,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
               kernels::batch_norm_backward_cuda(px, pg, pw, pm, pr, pdx, pdg, pdb, training, N, C, HW, stream));
         }
       });
-      return {dx, dgamma, dbeta};
+      return {a.dx, a.dgamma, a.dbeta};
     });
   }
   return y;
