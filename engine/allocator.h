@@ -27,6 +27,14 @@ void empty_cache(Device device);
 
 constexpr int64_t kCpuAlignment = 64;
 
+// Page-locked host memory for the loader's batches, so host-to-device copies run at full bus speed and
+// asynchronously. Needs a usable CUDA device (check cuda_available() first); blocks are cached by size
+// like the CUDA pool's, because cudaHostAlloc costs milliseconds. Counted in pinned_allocator_stats, not
+// in the CPU's.
+void* pinned_allocate(int64_t bytes);
+void pinned_deallocate(void* ptr, int64_t bytes) noexcept;
+AllocatorStats pinned_allocator_stats();
+
 namespace detail {
 // Implemented in cuda_allocator.cpp (CUDA builds) or as errors (CPU-only builds).
 void* cuda_allocate(int device, int64_t bytes);

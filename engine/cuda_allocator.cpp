@@ -1,7 +1,7 @@
-// Caching CUDA allocator, one pool per device. Requests are rounded to 512 B (small) or 2 MiB
-// (large, >= 1 MiB) bins and freed blocks are kept per bin for reuse. All work runs on the
-// device's single context stream, so a block freed by the host can be reused by the next launch
-// without synchronising: stream order already puts it after its last use.
+// Caching CUDA allocator, one pool per device, and the cached pool of pinned host blocks. Requests are rounded to 512 B
+// (small) or 2 MiB (large, >= 1 MiB) bins and freed blocks are kept per bin for reuse. All work runs on the device's
+// single context stream, so a block freed by the host can be reused by the next launch without synchronising: stream
+// order already puts it after its last use.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -36,7 +36,27 @@ struct Pool {
   std::map<int64_t, std::vector<void*>> free_blocks;
   AllocatorStats stats;
 
-  void release_cache() {
+  // The caller holds `mutex` in the three helpers below. A cached block of `size` bytes, or null.
+  void* take_cached(int64_t size) {
+    auto it = free_blocks.find(size);
+    if (it == free_blocks.end() || it->second.empty()) return nullptr;
+    void* ptr = it->second.back();
+    it->second.pop_back();
+    stats.cached_bytes -= size;
+    return ptr;
+  }
+  void count_allocation(int64_t size) {
+    stats.live_bytes += size;
+    stats.peak_bytes = std::max(stats.peak_bytes, stats.live_bytes);
+    stats.allocations += 1;
+  }
+  void keep(void* ptr, int64_t size) {
+    free_blocks[size].push_back(ptr);
+    stats.live_bytes -= size;
+    stats.cached_bytes += size;
+  }
+
+  void release_cache() {  // device blocks only: the pinned pool is never released
     for (auto& [size, blocks] : free_blocks)
       for (void* p : blocks) {
         cudaFree(p);
@@ -65,13 +85,8 @@ void* cuda_allocate(int device, int64_t bytes) {
   Pool& p = pool(device);
   const int64_t size = bin_size(bytes);
   std::lock_guard<std::mutex> lock(p.mutex);
-  void* ptr = nullptr;
-  auto it = p.free_blocks.find(size);
-  if (it != p.free_blocks.end() && !it->second.empty()) {
-    ptr = it->second.back();
-    it->second.pop_back();
-    p.stats.cached_bytes -= size;
-  } else {
+  void* ptr = p.take_cached(size);
+  if (ptr == nullptr) {
     LITS_CUDA_CHECK(cudaSetDevice(device));
     if (cudaMalloc(&ptr, static_cast<size_t>(size)) != cudaSuccess) {
       cudaGetLastError();
@@ -81,9 +96,7 @@ void* cuda_allocate(int device, int64_t bytes) {
                                                << p.stats.live_bytes << " bytes, cache emptied)");
     }
   }
-  p.stats.live_bytes += size;
-  p.stats.peak_bytes = std::max(p.stats.peak_bytes, p.stats.live_bytes);
-  p.stats.allocations += 1;
+  p.count_allocation(size);
   return ptr;
 }
 
@@ -91,9 +104,7 @@ void cuda_deallocate(int device, void* ptr, int64_t bytes) noexcept {
   Pool& p = pool(device);
   const int64_t size = bin_size(bytes);
   std::lock_guard<std::mutex> lock(p.mutex);
-  p.free_blocks[size].push_back(ptr);
-  p.stats.live_bytes -= size;
-  p.stats.cached_bytes += size;
+  p.keep(ptr, size);
 }
 
 AllocatorStats cuda_allocator_stats(int device) {
@@ -114,6 +125,13 @@ void cuda_empty_cache(int device) {
   p.release_cache();
 }
 
+namespace {
+Pool& pinned_pool() {
+  static Pool p;
+  return p;
+}
+}  // namespace
+
 #else  // no CUDA backend in this build
 
 void* cuda_allocate(int device, int64_t bytes) {
@@ -127,3 +145,47 @@ void cuda_empty_cache(int) {}
 #endif
 
 }  // namespace lits::detail
+
+namespace lits {
+
+#if LITS_HAVE_CUDA
+void* pinned_allocate(int64_t bytes) {
+  LITS_CHECK(cuda_available(),
+             "cannot allocate " << bytes << " bytes of pinned host memory: " << cuda_unavailable_reason());
+  if (bytes <= 0) return nullptr;
+  detail::Pool& p = detail::pinned_pool();
+  const int64_t size = detail::bin_size(bytes);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  void* ptr = p.take_cached(size);
+  if (ptr == nullptr) {
+    LITS_CHECK(cudaHostAlloc(&ptr, static_cast<size_t>(size), cudaHostAllocPortable) == cudaSuccess,
+               "cannot allocate " << bytes << " bytes of pinned host memory (cudaHostAlloc: "
+                                  << cudaGetErrorString(cudaGetLastError()) << "; pinned live " << p.stats.live_bytes
+                                  << " bytes)");
+  }
+  p.count_allocation(size);
+  return ptr;
+}
+
+void pinned_deallocate(void* ptr, int64_t bytes) noexcept {
+  if (ptr == nullptr) return;
+  detail::Pool& p = detail::pinned_pool();
+  const int64_t size = detail::bin_size(bytes);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.keep(ptr, size);  // for the next batch; page-locked blocks are freed with the process
+}
+
+AllocatorStats pinned_allocator_stats() {
+  detail::Pool& p = detail::pinned_pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return p.stats;
+}
+#else
+void* pinned_allocate(int64_t bytes) {
+  LITS_THROW("cannot allocate " << bytes << " bytes of pinned host memory: " << cuda_unavailable_reason());
+}
+void pinned_deallocate(void*, int64_t) noexcept {}
+AllocatorStats pinned_allocator_stats() { return {}; }
+#endif
+
+}  // namespace lits

@@ -36,6 +36,23 @@ std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype, Device dev
   return impl;
 }
 
+}  // namespace
+
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  if (!cuda_available()) return empty(shape, dtype, Device::cpu());
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = shape;
+  impl->strides = shape.contiguous_strides();
+  impl->dtype = dtype;
+  const int64_t bytes = shape.numel() * dtype_size(dtype);
+  if (bytes > 0) impl->storage = std::make_shared<Storage>(Storage::Pinned{}, bytes);
+  return Tensor(std::move(impl));
+}
+
+bool Tensor::is_pinned() const { return defined() && impl_->storage && impl_->storage->pinned(); }
+
+namespace {
+
 // Host <-> device byte copies of whole contiguous tensors.
 void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, int64_t bytes) {
   if (bytes == 0) return;
@@ -91,9 +108,9 @@ Tensor Tensor::from_values(const std::vector<double>& values, const Shape& shape
 }
 
 Tensor Tensor::from_ints(const std::vector<int64_t>& values, const Shape& shape, DType dtype, Device device) {
-  LITS_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
-             "from_ints: " << values.size() << " values for shape " << shape.str() << " (expected " << shape.numel()
-                           << ")");
+  LITS_CHECK(
+      static_cast<int64_t>(values.size()) == shape.numel(),
+      "from_ints: " << values.size() << " values for shape " << shape.str() << " (expected " << shape.numel() << ")");
   Tensor host = empty(shape, dtype, Device::cpu());
   switch (dtype) {
     case DType::kInt64: std::copy(values.begin(), values.end(), host.data<int64_t>()); break;

@@ -29,6 +29,9 @@ class Tensor {
   // ---- creation (uninitialised, constant, or from host values) ----
   static Tensor empty(const Shape& shape, DType dtype = DType::kFloat32, Device device = Device::cpu());
   static Tensor full(const Shape& shape, double value, DType dtype = DType::kFloat32, Device device = Device::cpu());
+  // A CPU tensor in page-locked memory when a CUDA device is usable (fast, asynchronous uploads for the
+  // loader's batches), else in ordinary CPU memory.
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::kFloat32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::kFloat32, Device device = Device::cpu());
   static Tensor ones(const Shape& shape, DType dtype = DType::kFloat32, Device device = Device::cpu());
   // `values` in row-major order, converted to `dtype`; its size must equal shape.numel().
@@ -50,6 +53,7 @@ class Tensor {
   DType dtype() const;
   Device device() const;
   bool is_contiguous() const;
+  bool is_pinned() const;  // host memory from empty_pinned that is really page-locked
   int64_t nbytes() const { return numel() * dtype_size(dtype()); }
   std::string str() const;  // "float32[2, 3] on cpu"
 

@@ -1,7 +1,8 @@
 // Loss selection by the reference's names (setup files' `loss_func`) and deep supervision:
 //   total = main + sum_k 1/(k+1) * loss(aux[k], target_k, weightmap_k)
 // where aux[k] has 1/2^(k+1) of the main resolution and target_k / weightmap_k are the target and
-// weightmap sampled with plain nearest neighbour (pixel [i * 2^(k+1), j * 2^(k+1)]).
+// weightmap sampled with plain nearest neighbour: with s = 2^(k+1), pixel [s i + s/2, s j + s/2], the
+// pixel the reference's skimage resize (order 0, no anti-aliasing) picks.
 #pragma once
 
 #include <string>
@@ -36,8 +37,8 @@ bool loss_uses_weightmap(LossType type);
 Tensor compute_loss(LossType type, const Tensor& output, const Tensor& target, const Tensor& weightmap,
                     const LossOptions& options);
 
-// t [B, H, W] (int64 target or float weightmap) sampled at every `factor`-th pixel from (0, 0);
-// H and W must be divisible by `factor`.
+// t [B, H, W] (int64 target or float weightmap) sampled at every `factor`-th pixel from
+// (factor/2, factor/2); H and W must be divisible by `factor`.
 Tensor downsample_nearest(const Tensor& t, int64_t factor);
 
 Tensor deep_supervision_loss(LossType type, const Tensor& main, const std::vector<Tensor>& aux, const Tensor& target,

@@ -3,8 +3,11 @@
 #include "pipeline/npy.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -112,9 +115,11 @@ void write_npy(const std::string& path, NpyType type, const std::vector<int64_t>
   }
 }
 
-NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LITS_CHECK(in.good(), "cannot open npy file '" << path << "'");
+namespace {
+
+// Reads and checks the magic, version and header of an open .npy file; returns the dtype and shape and
+// leaves `in` at the first data byte.
+NpyHeader read_header(std::istream& in, const std::string& path) {
   char magic[kMagicSize];
   uint8_t version[2], len_le[2];
   in.read(magic, kMagicSize);
@@ -128,14 +133,15 @@ NpyArray read_npy(const std::string& path) {
   std::string header(len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(len));
   LITS_CHECK(in.good(), "npy file '" << path << "': truncated header");
-  NpyArray a;
+  NpyHeader h;
+  h.data_offset = static_cast<int64_t>(kMagicSize + 4 + len);
   const std::string descr = header_field(header, "descr", path);
   bool known = false;
   for (NpyType t : {NpyType::kUInt8, NpyType::kInt16, NpyType::kFloat16, NpyType::kFloat32}) {
     std::string expect = "'";
     expect.append(npy_descr(t)).append("'");
     if (descr == expect) {
-      a.type = t;
+      h.type = t;
       known = true;
     }
   }
@@ -149,11 +155,24 @@ NpyArray read_npy(const std::string& path) {
   while (std::getline(dims, item, ',')) {
     if (item.find_first_not_of(' ') == std::string::npos) continue;
     try {
-      a.shape.push_back(std::stoll(item));
+      h.shape.push_back(std::stoll(item));
     } catch (const std::exception&) {
       LITS_THROW("npy file '" << path << "': bad shape entry '" << item << "'");
     }
+    LITS_CHECK(h.shape.back() >= 0, "npy file '" << path << "': negative dimension " << h.shape.back());
   }
+  return h;
+}
+
+}  // namespace
+
+NpyArray read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  LITS_CHECK(in.good(), "cannot open npy file '" << path << "'");
+  const NpyHeader h = read_header(in, path);
+  NpyArray a;
+  a.type = h.type;
+  a.shape = h.shape;
   const int64_t bytes = count(a.shape) * npy_item_size(a.type);
   a.bytes.resize(static_cast<size_t>(bytes));
   in.read(reinterpret_cast<char*>(a.bytes.data()), bytes);
@@ -161,5 +180,36 @@ NpyArray read_npy(const std::string& path) {
              "npy file '" << path << "': truncated data (" << in.gcount() << " of " << bytes << " bytes)");
   return a;
 }
+
+MappedNpy::MappedNpy(const std::string& path) : path_(path) {
+  {
+    std::ifstream in(path, std::ios::binary);
+    LITS_CHECK(in.good(), "cannot open npy file '" << path << "'");
+    header_ = read_header(in, path);
+  }
+  const int64_t bytes = count(header_.shape) * npy_item_size(header_.type);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  LITS_CHECK(fd >= 0, "cannot open npy file '" << path << "': " << std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < header_.data_offset + bytes) {
+    const int64_t size = st.st_size;
+    ::close(fd);
+    LITS_THROW("npy file '" << path << "': truncated data (" << std::max<int64_t>(size - header_.data_offset, 0)
+                            << " of " << bytes << " bytes)");
+  }
+  map_bytes_ = static_cast<size_t>(header_.data_offset + bytes);
+  void* p = ::mmap(nullptr, map_bytes_, PROT_READ, MAP_SHARED, fd, 0);
+  const int err = errno;
+  ::close(fd);  // the mapping keeps the file open
+  LITS_CHECK(p != MAP_FAILED,
+             "npy file '" << path << "': mmap of " << map_bytes_ << " bytes failed: " << std::strerror(err));
+  map_ = p;
+}
+
+MappedNpy::~MappedNpy() {
+  if (map_ != nullptr) ::munmap(map_, map_bytes_);
+}
+
+const uint8_t* MappedNpy::data() const { return static_cast<const uint8_t*>(map_) + header_.data_offset; }
 
 }  // namespace lits

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pipeline/convert.h"
 #include "pipeline/phantom.h"
@@ -24,6 +25,20 @@ struct BenchOpsOptions {
   std::string json;  // also write the results here when set
 };
 int run_bench_ops(const BenchOpsOptions& options);
+
+struct BenchLoaderOptions {
+  std::string data;                // slice store; empty: a temporary phantom store
+  std::vector<int> threads{1, 2};  // worker counts to measure
+  std::string task = "liver";
+  int channels = 3;
+  int64_t size = 256;  // crop
+  int64_t batch = 4;
+  int64_t batches = 50;
+  bool no_augment = false;
+  bool quick = false;
+  std::string json;
+};
+int run_bench_loader(const BenchLoaderOptions& options);
 
 struct InfoOptions {
   std::string setup;

@@ -8,7 +8,7 @@
 #   tools/gpu-check.sh --run       on the GPU machine, with .gpu-deps/ beside the tree: configure
 #                                  (CUDA on, sm_90 only, oneDNN/BLAS off), build, run every test
 #                                  (the *CudaMatchesCpu parity tests run instead of skipping), run
-#                                  `lits bench ops` and `lits demo` on the GPU; logs and JSON go to
+#                                  `lits bench ops`, `lits demo` and `lits bench loader`; logs and JSON go to
 #                                  $OUT (else build-gpu/out/); the last lines are a summary table.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -100,6 +100,10 @@ run() {
     cat "$out/bench_ops_cuda.txt"
     timeout 60 build-gpu/tools/lits demo --device cuda > "$out/demo_cuda.txt" 2>&1 || status_demo=$?
     tail -2 "$out/demo_cuda.txt"
+    # Loader throughput on the machine's cores (a figure only; its failure does not fail the check).
+    timeout 90 build-gpu/tools/lits bench loader --threads 1,4,8,16 --json "$out/bench_loader.json" \
+      > "$out/bench_loader.txt" 2>&1 || echo "bench loader failed ($?)" >> "$out/bench_loader.txt"
+    tail -6 "$out/bench_loader.txt"
   fi
 
   echo
@@ -131,6 +135,7 @@ PY
   fi
   printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
   printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && tail -2 "$out/demo_cuda.txt" | head -1 || echo "FAILED ($status_demo)")"
+  [ -f "$out/bench_loader.txt" ] && sed -n 's/^ *\([0-9][0-9]*\) .*/&/p' "$out/bench_loader.txt" | awk '{printf "%-12s %s threads: %s samples/s\n", "loader", $1, $3}'
   [ $status_configure -eq 0 ] && [ $status_build -eq 0 ] && [ $status_tests -eq 0 ] && [ $status_bench -eq 0 ]
 }
 

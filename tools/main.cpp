@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
       "Implemented so far: the engine, layers and losses (CPU and CUDA), the UNet with the reference's\n"
-      "setup files (`info`, `graph`), phantom data (`synth`), the slice store (`convert`), `bench ops` and\n"
-      "an engine `demo`. Training, inference and evaluation arrive with their issues."};
+      "setup files (`info`, `graph`), phantom data (`synth`), the slice store (`convert`) with its threaded\n"
+      "loader (`bench loader`), `bench ops` and an engine `demo`. Training, inference and evaluation arrive\n"
+      "with their issues."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
@@ -40,6 +41,30 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   ops_cmd->add_option("--json", bench_ops.json, "Also write the results as JSON to this file");
+  BenchLoaderOptions bench_loader;
+  CLI::App* loader_cmd = bench_cmd->add_subcommand(
+      "loader", "Training samples per second through the threaded loader (window, channels, augmentation, crop)");
+  loader_cmd->add_option("--data", bench_loader.data,
+                         "Slice store from `lits convert` (default: a temporary 512 x 512 phantom store)");
+  loader_cmd->add_option("--threads", bench_loader.threads, "Worker thread counts to measure (0: no workers)")
+      ->capture_default_str()
+      ->delimiter(',');
+  loader_cmd->add_option("--task", bench_loader.task, "liver or lesion")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"liver", "lesion"}));
+  loader_cmd->add_option("--channels", bench_loader.channels, "Stacked slices per sample (odd)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 99));
+  loader_cmd->add_option("--size", bench_loader.size, "Crop height and width (even)")->capture_default_str();
+  loader_cmd->add_option("--batch", bench_loader.batch, "Batch size")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  loader_cmd->add_option("--batches", bench_loader.batches, "Batches timed per thread count (at most an epoch)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  loader_cmd->add_flag("--no-augment", bench_loader.no_augment, "Measure without rotation, zoom and flips");
+  loader_cmd->add_flag("--quick", bench_loader.quick, "A small phantom store, 64 x 64 crops, 4 batches (smoke test)");
+  loader_cmd->add_option("--json", bench_loader.json, "Also write the results as JSON to this file");
 
   lits::SynthOptions synth;
   CLI::App* synth_cmd = app.add_subcommand(
@@ -101,6 +126,7 @@ int main(int argc, char** argv) {
     }
     if (*demo_cmd) return run_demo(demo);
     if (*ops_cmd) return run_bench_ops(bench_ops);
+    if (*loader_cmd) return run_bench_loader(bench_loader);
     if (*synth_cmd) return run_synth(synth);
     if (*convert_cmd) {
       convert.weightmaps = weightmaps == "2d" ? lits::WeightmapMode::k2d : lits::WeightmapMode::k3d;

@@ -11,12 +11,18 @@
 namespace lits::testing {
 namespace {
 
-TEST(DeepSupervision, NearestDownsamplingTakesEveryFactorthPixel) {
-  std::vector<int64_t> v(2 * 4 * 4);
+// skimage.transform.resize(order=0, anti_aliasing=False) of an 8 x 8 ramp to 4 x 4 and 2 x 2 picks rows and
+// columns 1, 3, 5, 7 and 2, 6 (checked with skimage 0.19): index s r + s/2.
+TEST(DeepSupervision, NearestDownsamplingTakesTheReferencesPixels) {
+  std::vector<int64_t> v(2 * 8 * 8);
   for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int64_t>(i);
-  const Tensor t = Tensor::from_ints(v, {2, 4, 4});
-  EXPECT_EQ(downsample_nearest(t, 2).to_ints(), (std::vector<int64_t>{0, 2, 8, 10, 16, 18, 24, 26}));
-  EXPECT_EQ(downsample_nearest(t, 4).to_ints(), (std::vector<int64_t>{0, 16}));
+  const Tensor t = Tensor::from_ints(v, {2, 8, 8});
+  const std::vector<int64_t> by2 = downsample_nearest(t, 2).to_ints();
+  ASSERT_EQ(by2.size(), 32u);
+  EXPECT_EQ(std::vector<int64_t>(by2.begin(), by2.begin() + 8), (std::vector<int64_t>{9, 11, 13, 15, 25, 27, 29, 31}));
+  EXPECT_EQ(by2[16], 64 + 9);
+  EXPECT_EQ(downsample_nearest(t, 4).to_ints(), (std::vector<int64_t>{18, 22, 50, 54, 82, 86, 114, 118}));
+  EXPECT_EQ(downsample_nearest(t, 8).to_ints(), (std::vector<int64_t>{36, 100}));
   expect_contains(error_of([&] { downsample_nearest(t, 3); }), {"downsample_nearest", "divisible"});
 }
 

@@ -107,5 +107,24 @@ TEST_F(Npy, BadFilesAreNamedWithTheReason) {
   expect_contains(error_of([&] { read_npy(path("fo.npy")); }), {"fo.npy", "Fortran order"});
 }
 
+TEST_F(Npy, MappedFilesShowTheSameItemsAndRefuseShortOnes) {
+  std::vector<uint16_t> v(3 * 5 * 7);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint16_t>(i * 977);
+  write_npy(path("w.npy"), NpyType::kFloat16, {3, 5, 7}, v.data());
+  {
+    const MappedNpy m(path("w.npy"));
+    EXPECT_EQ(m.type(), NpyType::kFloat16);
+    EXPECT_EQ(m.shape(), (std::vector<int64_t>{3, 5, 7}));
+    EXPECT_EQ(std::memcmp(m.items<uint16_t>(), v.data(), v.size() * 2), 0);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(m.data()) % 64, 0u);  // NumPy's and our headers align the data
+  }
+  const std::string full = file_bytes(path("w.npy"));
+  std::ofstream(path("short.npy"), std::ios::binary).write(full.data(), static_cast<std::streamsize>(full.size() - 3));
+  expect_contains(error_of([&] { MappedNpy m(path("short.npy")); }), {"short.npy", "truncated data", "207 of 210"});
+  std::ofstream(path("text.npy")) << "hello";
+  expect_contains(error_of([&] { MappedNpy m(path("text.npy")); }), {"text.npy", "not an .npy file"});
+  expect_contains(error_of([&] { MappedNpy m(path("absent.npy")); }), {"absent.npy"});
+}
+
 }  // namespace
 }  // namespace lits::testing
