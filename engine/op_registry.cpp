@@ -49,6 +49,7 @@ const std::vector<OpInfo>& op_registry() {
       {"focal_dice", true},
       {"cross_entropy", true},
       {"dice_ce", true},
+      {"adam_step", false},
   };
   return ops;
 }

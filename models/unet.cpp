@@ -76,7 +76,7 @@ class ConvStage : public Module {
     }
     if (adjust)
       adjust_ = register_module("adjust", std::make_shared<Conv2d>(in, out, 1, ConvParams{}, true, c.init_type, gen));
-    if (c.dropout > 0.0) dropout_ = std::make_shared<Dropout2d>(c.dropout);
+    if (c.dropout > 0.0) dropout_ = std::make_shared<Dropout2d>(c.dropout, gen);  // the run's stream: checkpointed
     if (c.se_reduction > 0.0)
       se_ = register_module("se", std::make_shared<SqueezeExcitation>(out, c.se_reduction, gen));
   }

@@ -40,6 +40,8 @@ double unet_macs_per_slice(const UNetConfig& config, int64_t height, int64_t wid
 
 class UNet : public Module {
  public:
+  // `gen` initialises the weights and then draws the dropout masks, so it must outlive the network; its
+  // (seed, offset) is what a checkpoint saves.
   explicit UNet(const UNetConfig& config, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override { return run(x).out; }
   UNetOutput run(const Tensor& x);

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "engine/error.h"
+#include "pipeline/atomic_file.h"
 #include "pipeline/json.h"
 #include "pipeline/nifti.h"
 #include "pipeline/npy.h"
@@ -61,23 +62,6 @@ std::string entry_json(const StoreEntry& e, const std::string& indent) {
     << in << "\"bytes\": " << e.bytes << "\n"
     << indent << "}";
   return o.str();
-}
-
-// Written under a temporary name, flushed to disk, then renamed: a reader sees the old file or the new one.
-void write_text_atomic(const fs::path& path, const std::string& text) {
-  std::string tmp = path.string();
-  tmp.append(".tmp").append(std::to_string(::getpid()));
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  LITS_CHECK(f != nullptr, "cannot create '" << tmp << "': " << std::strerror(errno));
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = ::fsync(::fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    LITS_THROW("cannot write '" << path.string() << "': " << std::strerror(err));
-  }
 }
 
 const Json& field(const Json& obj, const char* key, Json::Kind kind, const std::string& path) {
@@ -367,7 +351,7 @@ void write_index(const fs::path& out, const std::vector<StoreEntry>& entries) {
   for (size_t v = 0; v < entries.size(); ++v)
     text.append(v ? ",\n    " : "\n    ").append(entry_json(entries[v], "    "));
   text.append(entries.empty() ? "]\n}\n" : "\n  ]\n}\n");
-  write_text_atomic(out / "index.json", text);
+  write_text_atomic((out / "index.json").string(), text);
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 // `lits bench loader`: training batches per second from the slice store through the threaded loader
 // (window, channel stack, augmentation, crop, weightmap), for each requested thread count. Without --data a
 // phantom store of 512 x 512 slices is made in a temporary folder first and removed afterwards.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,8 +9,8 @@
 
 #include "engine/error.h"
 #include "pipeline/loader.h"
-#include "pipeline/phantom.h"
 #include "tools/commands.h"
+#include "tools/temp_store.h"
 
 namespace lits::tools {
 namespace {
@@ -23,46 +21,17 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Removes the temporary store however the benchmark ends.
-struct TempDir {
-  fs::path path;
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
-std::string make_phantom_store(TempDir& tmp, bool quick) {
-  tmp.path = fs::temp_directory_path() / ("lits-bench-loader-" + std::to_string(::getpid()));
-  SynthOptions s;
-  s.out = (tmp.path / "lits").string();
-  s.train = quick ? 2 : 3;
-  s.test = 0;
-  s.phantom.size = quick ? 128 : 512;
-  s.phantom.slices = quick ? 12 : 32;
-  std::printf("bench loader: no --data; making a phantom store (%d volumes of %lld x %lld x %lld) in %s\n", s.train,
-              static_cast<long long>(s.phantom.size), static_cast<long long>(s.phantom.size),
-              static_cast<long long>(s.phantom.slices), tmp.path.c_str());
-  std::fflush(stdout);
-  const auto t0 = std::chrono::steady_clock::now();
-  write_synth_dataset(s);
-  ConvertOptions c;
-  c.in = (tmp.path / "lits" / "Training_Data").string();
-  c.out = (tmp.path / "store").string();
-  const ConvertReport r = convert_dataset(c);
-  LITS_CHECK(r.failures.empty(), "bench loader: converting the phantom store failed: " << r.failures[0].reason);
-  std::printf("bench loader: phantom store ready in %.1f s\n", seconds_since(t0));
-  return c.out;
-}
-
 }  // namespace
 
 int run_bench_loader(const BenchLoaderOptions& options) {
   LITS_CHECK(!options.threads.empty(), "bench loader: --threads needs at least one count");
   for (int t : options.threads)
     LITS_CHECK(t >= 0, "bench loader: --threads " << t << " is invalid (expected 0 for no workers, or more)");
-  TempDir tmp;
-  const std::string dir = options.data.empty() ? make_phantom_store(tmp, options.quick) : options.data;
+  TempStore tmp;
+  const std::string dir = options.data.empty()
+                              ? make_temp_phantom_store(tmp, "bench loader", options.quick ? 2 : 3,
+                                                        options.quick ? 128 : 512, options.quick ? 12 : 32)
+                              : options.data;
   const SliceStore store(dir);
   std::vector<std::string> volumes;
   for (int64_t v = 0; v < store.volumes(); ++v)

@@ -7,6 +7,7 @@
 
 #include "pipeline/convert.h"
 #include "pipeline/phantom.h"
+#include "pipeline/trainer.h"
 
 namespace lits::tools {
 
@@ -40,6 +41,21 @@ struct BenchLoaderOptions {
 };
 int run_bench_loader(const BenchLoaderOptions& options);
 
+struct BenchTrainOptions {
+  std::string setup = "Setup_Small_Liver.txt";
+  std::string base;
+  std::string device = "auto";
+  std::string data;   // slice store; empty: a temporary phantom store
+  int64_t batch = 0;  // 0: the setup's batch_size
+  int64_t size = 0;   // crop; 0: the setup's crop_size
+  int64_t steps = 10;
+  int warmup = 2;
+  int threads = 2;
+  bool quick = false;
+  std::string json;
+};
+int run_bench_train(const BenchTrainOptions& options);
+
 struct InfoOptions {
   std::string setup;
   std::string base;  // default: models/presets/Baseline_Parameters.txt
@@ -61,6 +77,14 @@ int run_synth(const SynthOptions& options);
 
 // `lits convert`: LiTS NIfTI volumes into the slice store (options in pipeline/convert.h).
 int run_convert(const ConvertOptions& options);
+
+// `lits train`: every run of a setup file, or --resume of one run folder.
+struct TrainCommandOptions {
+  std::string setup;
+  std::string base;
+  TrainOptions train;
+};
+int run_train(const TrainCommandOptions& options);
 
 // Multi-line description of the build and the machine (`lits --version`).
 std::string version_text();

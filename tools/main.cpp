@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
       "Implemented so far: the engine, layers and losses (CPU and CUDA), the UNet with the reference's\n"
       "setup files (`info`, `graph`), phantom data (`synth`), the slice store (`convert`) with its threaded\n"
-      "loader (`bench loader`), `bench ops` and an engine `demo`. Training, inference and evaluation arrive\n"
-      "with their issues."};
+      "loader (`bench loader`), training (`train`, `bench train`), `bench ops` and an engine `demo`.\n"
+      "Inference and evaluation arrive with their issues."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
@@ -66,6 +66,32 @@ int main(int argc, char** argv) {
   loader_cmd->add_flag("--quick", bench_loader.quick, "A small phantom store, 64 x 64 crops, 4 batches (smoke test)");
   loader_cmd->add_option("--json", bench_loader.json, "Also write the results as JSON to this file");
 
+  BenchTrainOptions bench_train;
+  CLI::App* btrain_cmd = bench_cmd->add_subcommand(
+      "train",
+      "Training steps of a setup's network: data / forward / backward / optimizer time, samples/s, peak memory");
+  btrain_cmd->add_option("--setup", bench_train.setup, "Setup file (a path, or a name in models/presets/)")
+      ->capture_default_str();
+  btrain_cmd->add_option("--base", bench_train.base, "Baseline file the runs are merged onto")
+      ->default_str("Baseline_Parameters.txt");
+  btrain_cmd->add_option("--device", bench_train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  btrain_cmd->add_option("--data", bench_train.data, "Slice store (default: a temporary 512 x 512 phantom store)");
+  btrain_cmd->add_option("--batch", bench_train.batch, "Batch size (default: the setup's batch_size)")
+      ->check(CLI::NonNegativeNumber);
+  btrain_cmd->add_option("--size", bench_train.size, "Crop height and width (default: the setup's crop_size)")
+      ->check(CLI::NonNegativeNumber);
+  btrain_cmd->add_option("--steps", bench_train.steps, "Timed steps (the median is reported)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  btrain_cmd->add_option("--warmup", bench_train.warmup, "Untimed steps first")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  btrain_cmd->add_option("--threads", bench_train.threads, "Loader worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  btrain_cmd->add_flag("--quick", bench_train.quick, "A small phantom store and 2 timed steps (smoke test)");
+  btrain_cmd->add_option("--json", bench_train.json, "Also write the results as JSON to this file");
+
   lits::SynthOptions synth;
   CLI::App* synth_cmd = app.add_subcommand(
       "synth", "Write phantom abdominal CT volumes with liver and lesion labels in the LiTS folder layout");
@@ -105,6 +131,30 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   info_cmd->add_flag("--json", info.json, "Print JSON instead of text");
 
+  TrainCommandOptions train;
+  CLI::App* train_cmd = app.add_subcommand(
+      "train", "Train every run of a setup file on a slice store (checkpoints, log.csv, plot in a run folder)");
+  train_cmd->add_option("--setup", train.setup, "Setup file (a path, or a name in models/presets/)");
+  train_cmd->add_option("--base", train.base, "Baseline file the runs are merged onto")
+      ->default_str("Baseline_Parameters.txt");
+  train_cmd->add_option("--data", train.train.data,
+                        "Slice store from `lits convert` (default: the setup's Training_Path)");
+  train_cmd->add_option(
+      "--save", train.train.save,
+      "Parent of the run folder (default: Save_Path, else SAVEDATA/Standard_{Liver,Lesion}_Networks)");
+  train_cmd->add_option("--device", train.train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  train_cmd->add_option("--epochs", train.train.epochs, "Epochs (default: the setup's n_epochs)")
+      ->check(CLI::NonNegativeNumber);
+  train_cmd->add_flag("--no-date", train.train.no_date, "Run folder without the date (vUnet2D_<savename>)");
+  train_cmd->add_option("--resume", train.train.resume,
+                        "Continue this run folder from its checkpoint_latest (its own config.json is used)");
+  train_cmd->add_option("--init", train.train.init,
+                        "Start from this trained run folder (its architecture and checkpoint_best weights)");
+  train_cmd
+      ->add_option("--threads", train.train.threads,
+                   "Loader worker threads (default: 1 on the CPU, min(num_workers, cores) on CUDA)")
+      ->check(CLI::NonNegativeNumber);
+
   GraphOptions graph;
   CLI::App* graph_cmd = app.add_subcommand(
       "graph", "Draw the network of a setup file as a Graphviz graph (.dot, and .svg when `dot` is installed)");
@@ -127,12 +177,14 @@ int main(int argc, char** argv) {
     if (*demo_cmd) return run_demo(demo);
     if (*ops_cmd) return run_bench_ops(bench_ops);
     if (*loader_cmd) return run_bench_loader(bench_loader);
+    if (*btrain_cmd) return run_bench_train(bench_train);
     if (*synth_cmd) return run_synth(synth);
     if (*convert_cmd) {
       convert.weightmaps = weightmaps == "2d" ? lits::WeightmapMode::k2d : lits::WeightmapMode::k3d;
       return run_convert(convert);
     }
     if (*info_cmd) return run_info(info);
+    if (*train_cmd) return run_train(train);
     if (*graph_cmd) return run_graph(graph);
     std::cout << app.help();
     return 0;

@@ -1,0 +1,462 @@
+// One training run (see trainer.h): resolve the setup, build data, network and optimizer, then the epoch
+// loop with validation, checkpoints and the run folder's files.
+#include "pipeline/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "layers/loss.h"
+#include "models/unet.h"
+#include "pipeline/checkpoint.h"
+#include "pipeline/dataset.h"
+#include "pipeline/json.h"
+#include "pipeline/loader.h"
+#include "pipeline/run_folder.h"
+#include "pipeline/samples.h"
+#include "pipeline/schedule.h"
+#include "pipeline/split.h"
+
+namespace fs = std::filesystem;
+
+namespace lits {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+bool is_placeholder(const std::string& path) { return path.empty() || path.find("placeholder") != std::string::npos; }
+
+std::string string_or(const Setup& s, const char* key, const std::string& fallback) {
+  const Value* v = s.find(key);
+  return v != nullptr && !v->is_none() ? v->as_string(key) : fallback;
+}
+
+}  // namespace
+
+TrainPlan make_train_plan(const Setup& s, int64_t epochs) {
+  TrainPlan p;
+  p.task = parse_data_task(s.at("data").as_string("data"));
+  p.loss = parse_loss_type(s.at("loss_func").as_string("loss_func"));
+  p.loss_options.wmap_weight = s.at("wmap_weight").as_double("wmap_weight");
+  p.loss_options.epsilon = s.at("epsilon").as_double("epsilon");
+  p.loss_options.focal_gamma = s.at("focal_gamma").as_double("focal_gamma");
+  if (const Value* v = s.find("class_weights"); v && !v->is_none())
+    p.loss_options.class_weights = v->as_double_list("class_weights");
+  if (const Value* v = s.find("weight_score"); v && !v->is_none())
+    p.loss_options.weight_score = v->as_double_list("weight_score");
+  p.net = unet_config_from(s);
+  p.schedule = lr_schedule_from(s);
+  p.adam.lr = p.schedule.base_lr;
+  p.adam.weight_decay = s.at("l2_reg").as_double("l2_reg");
+  p.batch = s.at("batch_size").as_int("batch_size");
+  p.epochs = epochs >= 0 ? epochs : s.at("n_epochs").as_int("n_epochs");
+  p.verbose_idx = s.at("verbose_idx").as_int("verbose_idx");
+  p.workers = s.at("num_workers").as_int("num_workers");
+  p.perc_data = s.at("perc_data").as_double("perc_data");
+  p.train_val_split = s.at("train_val_split").as_double("train_val_split");
+  const int64_t seed = s.at("seed").as_int("seed");
+  LITS_CHECK(seed >= 0 && seed <= UINT32_MAX, "seed " << seed << " (expected 0 .. 2^32-1, as NumPy's)");
+  p.seed = static_cast<uint64_t>(seed);
+  LITS_CHECK(p.batch >= 1, "batch_size " << p.batch << " (expected 1 or more)");
+  LITS_CHECK(p.epochs >= 0, "n_epochs " << p.epochs << " (expected 0 or more)");
+  LITS_CHECK(p.verbose_idx >= 1, "verbose_idx " << p.verbose_idx << " (expected 1 or more)");
+
+  DatasetOptions& d = p.data;
+  d.task = p.task;
+  d.channels = static_cast<int>(p.net.channels);
+  const std::vector<int64_t> crop = s.at("crop_size").as_int_list("crop_size");
+  LITS_CHECK(crop.empty() || crop.size() == 2, "crop_size " << s.at("crop_size").str() << " (expected [] or [h, w])");
+  if (crop.size() == 2) {
+    const int64_t f = int64_t{1} << (p.net.levels() - 1);
+    LITS_CHECK(crop[0] % f == 0 && crop[1] % f == 0, "crop_size " << s.at("crop_size").str()
+                                                                  << " must be divisible by 2^(levels-1) = " << f
+                                                                  << " for a UNet of " << p.net.levels() << " levels");
+    d.crop_height = crop[0];
+    d.crop_width = crop[1];
+  }
+  std::vector<std::string> modes;
+  for (const Value& m : s.at("augment").as_list("augment")) modes.push_back(m.as_string("augment"));
+  d.augment = parse_augment_modes(modes);
+  d.pos_sample_chance = s.at("pos_sample_chance").as_int("pos_sample_chance");
+  d.roi_vicinity = s.at("Training_ROI_Vicinity").as_int("Training_ROI_Vicinity");
+  d.standardize = !s.at("no_standardize").as_bool("no_standardize");
+  d.weightmaps = loss_uses_weightmap(p.loss) && p.loss_options.wmap_weight != 0.0;
+  d.seed = p.seed;
+  return p;
+}
+
+namespace {
+
+// Overlap of sample `sample`'s prediction (predicted_mask) with its target.
+Overlap overlap_of(const Tensor& out, const Tensor& target, const Tensor& liver, int64_t sample) {
+  const int64_t hw = out.shape()[2] * out.shape()[3];
+  const std::vector<uint8_t> pred =
+      predicted_mask(out, sample, liver.defined() ? liver.data<uint8_t>() + sample * hw : nullptr);
+  const int64_t* t = target.data<int64_t>() + sample * hw;
+  Overlap r;
+  for (int64_t p = 0; p < hw; ++p) {
+    const bool fg = pred[static_cast<size_t>(p)] != 0, tr = t[p] != 0;
+    r.both += fg && tr;
+    r.pred += fg;
+    r.truth += tr;
+  }
+  return r;
+}
+
+std::string json_int_list(const std::vector<int>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s.append(i ? ", " : "").append(std::to_string(v[i]));
+  return s + "]";
+}
+
+// The run folder named by `initialization` or --init: placeholder paths of the presets resolve to the save
+// folder, and the Big lesion preset's misspelt 'vUnet_liver_big' to the folder the liver run creates.
+std::string resolve_init(const Setup& s, const TrainOptions& o, const std::string& save_parent) {
+  std::string init = o.init.empty() ? string_or(s, "initialization", "") : o.init;
+  if (init.empty()) return "";
+  if (init.find("placeholder") != std::string::npos) {
+    std::string base = fs::path(init).filename().string();
+    if (base == "vUnet_liver_big") base = "vUnet2D_liver_big";
+    init = (fs::path(save_parent).parent_path() / "Standard_Liver_Networks" / base).string();
+  }
+  LITS_CHECK(fs::is_directory(init), "initialization run folder '" << init
+                                                                   << "' does not exist (train the liver "
+                                                                      "network first, or pass --init RUN_DIR)");
+  return init;
+}
+
+}  // namespace
+
+TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
+                      const std::function<void(const TrainEvent&)>& on_event, const std::atomic<bool>* stop) {
+  const auto t_start = Clock::now();
+  auto emit = [&](TrainEvent e) {
+    if (on_event) on_event(e);
+  };
+  auto message = [&](const std::string& text) {
+    TrainEvent e;
+    e.text = text;
+    emit(e);
+  };
+  Setup setup = setup_in;
+  const Device device = parse_device(options.device);
+  const DataTask task = parse_data_task(setup.at("data").as_string("data"));
+
+  // ---- folders ----
+  std::string store_dir = options.data;
+  if (store_dir.empty()) {
+    const std::string tp = string_or(setup, "Training_Path", "");
+    LITS_CHECK(!is_placeholder(tp),
+               "no slice store: pass --data STORE (a `lits convert` output), or set Training_Path");
+    store_dir = tp;
+  }
+  std::string save_parent = options.save;
+  if (save_parent.empty()) {
+    const std::string sp = string_or(setup, "Save_Path", "");
+    save_parent = is_placeholder(sp) ? (task == DataTask::kLiver ? "SAVEDATA/Standard_Liver_Networks"
+                                                                 : "SAVEDATA/Standard_Lesion_Networks")
+                                     : sp;
+  }
+
+  // ---- initialization: the architecture of a trained run (section 6.7) ----
+  const std::string init_dir = options.resume.empty() ? resolve_init(setup, options, save_parent) : "";
+  if (!init_dir.empty()) {
+    const Setup init_setup = read_run_setup(init_dir);
+    for (const SetupEntry& e : init_setup.entries())
+      if (e.section == "Network") setup.set("Network", e.key, e.value, e.file, e.line);
+  } else if (options.resume.empty() && task == DataTask::kLesion && !setup.has("structure")) {
+    message("note: a lesion run without initialization trains the Baseline network (as the reference does)");
+  }
+  const TrainPlan plan = make_train_plan(setup, options.epochs);
+
+  // ---- data ----
+  const SliceStore store(store_dir);
+  std::vector<int> numbers;
+  for (int64_t v = 0; v < store.volumes(); ++v)
+    if (store.entry(v).labels) numbers.push_back(volume_number(store.entry(v).name));
+  std::sort(numbers.begin(), numbers.end());
+  LITS_CHECK(!numbers.empty(), "slice store '" << store_dir << "' holds no training volumes (labels)");
+  const VolumeSplit split =
+      split_volumes(numbers, static_cast<int64_t>(plan.seed), plan.perc_data, plan.train_val_split);
+  LITS_CHECK(!split.train.empty() && !split.validation.empty(),
+             "the split of " << numbers.size() << " volumes (perc_data " << plan.perc_data << ", train_val_split "
+                             << plan.train_val_split << ") leaves " << split.train.size() << " training and "
+                             << split.validation.size() << " validation volumes; both need at least one");
+  auto names = [](const std::vector<int>& v) {
+    std::vector<std::string> n;
+    for (int i : v) n.push_back("volume-" + std::to_string(i));
+    return n;
+  };
+  const Dataset train_set(store, names(split.train), plan.data, DatasetRole::kTraining);
+  const Dataset val_set(store, names(split.validation), plan.data, DatasetRole::kValidation);
+
+  // ---- network and optimizer ----
+  Generator gen(plan.seed);
+  UNet net(plan.net, gen);
+  if (!init_dir.empty()) {
+    // The heads are kept fresh when the class count differs (the reference replaces them).
+    const LoadedCheckpoint init = load_checkpoint((fs::path(init_dir) / "checkpoint_best").string());
+    NamedTensors keep;
+    const auto own = net.named_parameters();
+    for (const auto& [n, t] : init.model) {
+      bool head_mismatch = false;
+      if (n.rfind("output.", 0) == 0 || n.rfind("aux.", 0) == 0)
+        for (const auto& [m, mine] : own) head_mismatch = head_mismatch || (m == n && !(mine.shape() == t.shape()));
+      if (!head_mismatch) keep.push_back({n, t});
+    }
+    if (keep.size() != init.model.size()) {
+      // Load everything but the mismatched heads.
+      for (const auto& [m, mine] : own)
+        if (std::none_of(keep.begin(), keep.end(), [&](const auto& k) { return k.first == m; }))
+          keep.push_back({m, mine});
+      message("initialization: output heads replaced (class count differs from the initialization run)");
+    }
+    load_module_state(net, keep, init_dir + "/checkpoint_best");
+  }
+  net.to(device);
+  AdamOptimizer adam(net.named_parameters(), plan.adam);
+
+  // ---- run folder and state ----
+  TrainState state;
+  std::string run_dir;
+  if (!options.resume.empty()) {
+    run_dir = options.resume;
+    const LoadedCheckpoint c = load_checkpoint((fs::path(run_dir) / "checkpoint_latest").string());
+    load_module_state(net, c.model, run_dir + "/checkpoint_latest");
+    adam.load_state(c.optimizer, c.state.step);
+    state = c.state;
+    gen.set_state(state.rng_seed, state.rng_offset);
+    message("resuming " + run_dir + " at epoch " + std::to_string(state.epoch) +
+            (state.batch ? ", batch " + std::to_string(state.batch) : ""));
+  } else {
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    run_dir = create_run_folder(save_parent, run_folder_name(setup, options.no_date, local));
+    std::string extra = "\"store\": " + json_string(fs::absolute(store_dir).string()) +
+                        ",\n  \"split\": {\"train\": " + json_int_list(split.train) +
+                        ", \"validation\": " + json_int_list(split.validation) + "}" +
+                        ",\n  \"initialization\": " + json_string(init_dir) +
+                        ",\n  \"parameter_count\": " + std::to_string(net.parameter_count());
+    write_run_config(run_dir, setup, extra);
+    write_parameters_txt(run_dir, setup);
+  }
+  state.schedule = plan.schedule.str();
+
+  const int workers =
+      options.threads >= 0 ? options.threads
+      : device.is_cpu()
+          ? 1  // the CPU's cores train; one worker keeps up
+          : static_cast<int>(std::min<int64_t>(plan.workers, std::max(1u, std::thread::hardware_concurrency())));
+  {
+    std::ostringstream d;
+    d << "run " << run_dir << "\n  " << data_task_name(plan.task) << " task, " << loss_type_name(plan.loss) << ", "
+      << net.parameter_count() << " parameters on " << device.str() << "; " << split.train.size()
+      << " training volumes (" << train_set.size() << " samples per epoch, " << train_set.positives().size()
+      << " positive), " << split.validation.size() << " validation volumes (" << val_set.size() << " slices)\n  batch "
+      << plan.batch << ", crop " << plan.data.crop_height << " x " << plan.data.crop_width << ", augmentation "
+      << plan.data.augment.str() << ", " << plan.schedule.str() << ", L2 " << plan.adam.weight_decay << ", " << workers
+      << " loader thread" << (workers == 1 ? "" : "s");
+    TrainEvent e;
+    e.kind = TrainEvent::Kind::kStart;
+    e.text = d.str();
+    e.epochs = plan.epochs;
+    emit(e);
+  }
+
+  TrainReport report;
+  report.run_dir = run_dir;
+  int64_t steps_this_call = 0;
+  LoaderOptions lo;
+  lo.batch_size = plan.batch;
+  lo.threads = workers;
+  lo.prefetch = std::max(2, 2 * workers);
+  lo.pin_memory = device.is_cuda();
+  const int64_t batches_per_epoch = (train_set.size() + plan.batch - 1) / plan.batch;
+  SampleGrid samples(val_set);
+
+  auto save_latest = [&]() {
+    state.step = adam.steps();
+    state.rng_seed = gen.seed();
+    state.rng_offset = gen.offset();
+    save_checkpoint((fs::path(run_dir) / "checkpoint_latest").string(), net, adam, state);
+  };
+
+  while (state.epoch < plan.epochs) {
+    const int64_t epoch = state.epoch;
+    const double lr = plan.schedule.lr_at(epoch);
+    const auto epoch_t0 = Clock::now();
+    const double epoch_seconds_before = state.epoch_seconds;
+    // ---- training ----
+    net.train();
+    lo.first_batch = state.batch;
+    {
+      Loader loader(train_set, epoch, lo);
+      const auto train_t0 = Clock::now();
+      const double train_before = state.epoch_train_seconds;
+      while (std::optional<Batch> b = loader.next()) {
+        const Tensor x = b->input.to(device), t = b->target.to(device);
+        const Tensor w = b->weightmap.defined() ? b->weightmap.to(device) : Tensor();
+        const UNetOutput out = net.run(x);
+        const Tensor loss = deep_supervision_loss(plan.loss, out.out, out.aux, t, w, plan.loss_options);
+        const double loss_value = loss.item();
+        LITS_CHECK(std::isfinite(loss_value), "the training loss became "
+                                                  << loss_value << " at epoch " << epoch << ", batch " << b->index
+                                                  << " (step " << adam.steps() + 1
+                                                  << "); stopped, the last checkpoint in '" << run_dir << "' is kept");
+        net.zero_grad();
+        loss.backward();
+        adam.step(lr);
+        // Training metrics: the reference's pooled Dice over chunks of verbose_idx steps.
+        const Tensor host_out = out.out.detach().to(Device::cpu());
+        for (int64_t s = 0; s < host_out.shape()[0]; ++s) state.chunk += overlap_of(host_out, b->target, Tensor(), s);
+        if (++state.chunk_steps == plan.verbose_idx) {
+          state.chunk_dices.push_back(reference_dice(state.chunk));
+          state.chunk = Overlap{};
+          state.chunk_steps = 0;
+        }
+        state.loss_sum += loss_value;
+        ++state.loss_count;
+        state.batch = b->index + 1;
+        state.epoch_samples += b->input.shape()[0];
+        state.epoch_train_seconds = train_before + since(train_t0);
+        ++steps_this_call;
+
+        TrainEvent e;
+        e.kind = TrainEvent::Kind::kStep;
+        e.epoch = epoch;
+        e.epochs = plan.epochs;
+        e.batch = state.batch;
+        e.batches = batches_per_epoch;
+        e.loss = state.loss_sum / static_cast<double>(state.loss_count);
+        e.dice = reference_dice(state.chunk);
+        e.lr = lr;
+        e.samples_per_s = static_cast<double>(state.epoch_samples) / std::max(state.epoch_train_seconds, 1e-9);
+        const double left = static_cast<double>((plan.epochs - epoch) * batches_per_epoch - state.batch) *
+                            static_cast<double>(plan.batch);
+        e.eta_seconds = left / std::max(e.samples_per_s, 1e-9);
+        emit(e);
+
+        const bool stop_now =
+            (stop != nullptr && stop->load()) || (options.max_steps >= 0 && steps_this_call >= options.max_steps);
+        if (stop_now && state.batch < batches_per_epoch) {
+          state.epoch_seconds = epoch_seconds_before + since(epoch_t0);
+          state.train_seconds += since(epoch_t0);
+          save_latest();
+          report.stopped = true;
+          report.steps = adam.steps();
+          report.epochs_done = state.epoch;
+          report.best_val_dice = state.best_val_dice;
+          report.best_epoch = state.best_epoch;
+          report.seconds = since(t_start);
+          return report;
+        }
+      }
+    }
+    if (state.chunk_steps > 0) state.chunk_dices.push_back(reference_dice(state.chunk));
+    double train_dice = 0.0;
+    for (double d : state.chunk_dices) train_dice += d;
+    train_dice /= std::max<size_t>(state.chunk_dices.size(), 1);
+
+    // ---- validation: per-volume Dice over full slices, eval mode ----
+    net.eval();
+    std::vector<double> ref_dices, case_dices;
+    {
+      NoGradGuard no_grad;
+      LoaderOptions vo = lo;
+      vo.batch_size = 1;
+      vo.first_batch = 0;
+      Loader loader(val_set, epoch, vo);
+      Overlap volume;
+      samples.clear();
+      while (std::optional<Batch> b = loader.next()) {
+        const Tensor host_out = net.run(b->input.to(device)).out.to(Device::cpu());
+        const Tensor liver = plan.task == DataTask::kLesion ? b->liver : Tensor();
+        volume += overlap_of(host_out, b->target, liver, 0);
+        if (samples.wants(b->index))
+          samples.add(b->index, *b, predicted_mask(host_out, 0, liver.defined() ? liver.data<uint8_t>() : nullptr));
+        if (b->last_of_volume[0]) {
+          ref_dices.push_back(reference_dice(volume));
+          case_dices.push_back(case_dice(volume));
+          volume = Overlap{};
+        }
+      }
+    }
+    EpochRow row;
+    row.epoch = epoch;
+    row.train_loss = state.loss_sum / static_cast<double>(std::max<int64_t>(state.loss_count, 1));
+    row.train_dice = train_dice;
+    for (double d : ref_dices) row.val_dice += d / static_cast<double>(ref_dices.size());
+    for (double d : case_dices) row.val_case_dice += d / static_cast<double>(case_dices.size());
+    row.lr = lr;
+    row.samples_per_s = static_cast<double>(state.epoch_samples) / std::max(state.epoch_train_seconds, 1e-9);
+    row.seconds = epoch_seconds_before + since(epoch_t0);
+    state.train_seconds += since(epoch_t0);
+    state.rows.push_back(row);
+    // The next epoch starts clean.
+    state.epoch = epoch + 1;
+    state.batch = 0;
+    state.loss_sum = 0.0;
+    state.loss_count = 0;
+    state.chunk = Overlap{};
+    state.chunk_steps = 0;
+    state.chunk_dices.clear();
+    state.epoch_seconds = 0.0;
+    state.epoch_samples = 0;
+    state.epoch_train_seconds = 0.0;
+
+    const bool best = row.val_dice > state.best_val_dice;
+    if (best) {
+      state.best_val_dice = row.val_dice;
+      state.best_epoch = epoch;
+    }
+    state.step = adam.steps();
+    state.rng_seed = gen.seed();
+    state.rng_offset = gen.offset();
+    if (best) save_checkpoint((fs::path(run_dir) / "checkpoint_best").string(), net, adam, state);
+    save_latest();
+    write_log_csv(run_dir, state.rows);
+    write_training_plot(run_dir, state.rows);
+    samples.write((fs::path(run_dir) / "samples_latest.png").string());
+    if (best) samples.write((fs::path(run_dir) / "samples_best.png").string());
+
+    TrainEvent e;
+    e.kind = TrainEvent::Kind::kEpochEnd;
+    e.epoch = epoch;
+    e.epochs = plan.epochs;
+    e.loss = row.train_loss;
+    e.dice = row.train_dice;
+    e.val_dice = row.val_dice;
+    e.val_case_dice = row.val_case_dice;
+    e.samples_per_s = row.samples_per_s;
+    e.seconds = row.seconds;
+    e.lr = lr;
+    e.best = best;
+    emit(e);
+    if ((stop != nullptr && stop->load()) || (options.max_steps >= 0 && steps_this_call >= options.max_steps)) {
+      report.stopped = state.epoch < plan.epochs;  // the checkpoint is already written
+      if (report.stopped) break;
+    }
+  }
+  if (!state.rows.empty()) {
+    report.last_val_dice = state.rows.back().val_dice;
+    report.last_val_case_dice = state.rows.back().val_case_dice;
+  }
+  report.epochs_done = state.epoch;
+  report.steps = adam.steps();
+  report.best_val_dice = state.best_val_dice;
+  report.best_epoch = state.best_epoch;
+  report.seconds = since(t_start);
+  return report;
+}
+
+}  // namespace lits

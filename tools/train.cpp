@@ -1,0 +1,116 @@
+// `lits train`: every run of a setup file in turn (pipeline/trainer.h), with a progress line that updates in
+// place on a terminal (plain lines when piped), one summary line per epoch, and SIGINT / SIGTERM handled:
+// the step in progress finishes, checkpoint_latest is written, and `--resume RUN_DIR` continues from it.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "engine/error.h"
+#include "pipeline/run_folder.h"
+#include "pipeline/trainer.h"
+#include "tools/commands.h"
+#include "tools/setup_files.h"
+
+namespace lits::tools {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal.store(sig);
+  g_stop.store(true);
+  ::signal(sig, SIG_DFL);  // a second signal ends the process at once
+}
+
+std::string duration_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  char buf[32];
+  const long t = static_cast<long>(s + 0.5);
+  if (t >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  }
+  return buf;
+}
+
+}  // namespace
+
+int run_train(const TrainCommandOptions& options) {
+  std::vector<Setup> runs;
+  if (!options.train.resume.empty()) {
+    runs.push_back(read_run_setup(options.train.resume));
+  } else {
+    LITS_CHECK(!options.setup.empty(), "train: --setup FILE is required (or --resume RUN_DIR)");
+    runs = load_runs(options.setup, options.base);
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+
+  const bool tty = ::isatty(::fileno(stdout)) != 0;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    if (runs.size() > 1) std::printf("=== run %zu of %zu ===\n", r + 1, runs.size());
+    int64_t print_every = 1;
+    size_t line_width = 0;
+    auto on_event = [&](const TrainEvent& e) {
+      switch (e.kind) {
+        case TrainEvent::Kind::kStart: std::printf("train: %s\n", e.text.c_str()); break;
+        case TrainEvent::Kind::kMessage:
+          if (line_width) std::printf("\n"), line_width = 0;
+          std::printf("train: %s\n", e.text.c_str());
+          break;
+        case TrainEvent::Kind::kStep: {
+          print_every = std::max<int64_t>(1, e.batches / 10);
+          char line[256];
+          std::snprintf(
+              line, sizeof line, "epoch %lld/%lld  step %lld/%lld  loss %.4f  Dice %.3f  %.1f samples/s  ETA %s",
+              static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs), static_cast<long long>(e.batch),
+              static_cast<long long>(e.batches), e.loss, e.dice, e.samples_per_s, duration_text(e.eta_seconds).c_str());
+          if (tty) {
+            std::string text = std::string("\r") + line;
+            if (text.size() < line_width) text.append(line_width - text.size(), ' ');
+            line_width = text.size();
+            std::fputs(text.c_str(), stdout);
+          } else if (e.batch % print_every == 0 || e.batch == e.batches) {
+            std::printf("  %s\n", line);
+          }
+          break;
+        }
+        case TrainEvent::Kind::kEpochEnd:
+          if (line_width) std::printf("\n"), line_width = 0;
+          std::printf(
+              "epoch %lld/%lld: training loss %.4f, Dice %.4f | validation Dice %.4f (LiTS per case %.4f) | lr %.3g | "
+              "%.1f samples/s | %s%s\n",
+              static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs), e.loss, e.dice, e.val_dice,
+              e.val_case_dice, e.lr, e.samples_per_s, duration_text(e.seconds).c_str(), e.best ? " | best so far" : "");
+          break;
+        case TrainEvent::Kind::kCheckpoint: break;
+      }
+      std::fflush(stdout);
+    };
+    const TrainReport rep = train_run(runs[r], options.train, on_event, &g_stop);
+    if (line_width) std::printf("\n");
+    if (rep.stopped) {
+      std::printf(
+          "train: stopped%s after step %lld; checkpoint_latest is written. Continue with:\n  lits train "
+          "--resume %s\n",
+          g_signal.load() == SIGTERM ? " by SIGTERM" : (g_signal.load() == SIGINT ? " by SIGINT" : ""),
+          static_cast<long long>(rep.steps), rep.run_dir.c_str());
+      return g_signal.load() ? 128 + g_signal.load() : 0;
+    }
+    std::printf("train: %lld epochs in %s; best validation Dice %.4f (epoch %lld); run folder %s\n",
+                static_cast<long long>(rep.epochs_done), duration_text(rep.seconds).c_str(), rep.best_val_dice,
+                static_cast<long long>(rep.best_epoch + 1), rep.run_dir.c_str());
+  }
+  return 0;
+}
+
+}  // namespace lits::tools
