@@ -37,7 +37,7 @@ LrSchedule lr_schedule_from(const Setup& setup) {
   LrSchedule s;
   s.base_lr = setup.at("lr").as_double("lr");
   s.gamma = setup.at("gamma").as_double("gamma");
-  LITS_CHECK(s.base_lr > 0 && std::isfinite(s.base_lr), "lr " << s.base_lr << " (expected a positive number)");
+  LITS_CHECK(s.base_lr >= 0 && std::isfinite(s.base_lr), "lr " << s.base_lr << " (expected a number >= 0)");
   LITS_CHECK(s.gamma > 0 && std::isfinite(s.gamma), "gamma " << s.gamma << " (expected a positive number)");
   const Value& step = setup.at("step_size");
   if (step.is_list()) {

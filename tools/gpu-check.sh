@@ -8,7 +8,8 @@
 #   tools/gpu-check.sh --run       on the GPU machine, with .gpu-deps/ beside the tree: configure
 #                                  (CUDA on, sm_90 only, oneDNN/BLAS off), build, run every test
 #                                  (the *CudaMatchesCpu parity tests run instead of skipping), run
-#                                  `lits bench ops`, `lits demo` and `lits bench loader`; logs and JSON go to
+#                                  `lits bench ops`, `lits demo`, `lits bench train`, a phantom training run
+#                                  and `lits bench loader`; logs and JSON go to
 #                                  $OUT (else build-gpu/out/); the last lines are a summary table.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -81,7 +82,7 @@ run() {
 
   local gen=""
   command -v ninja > /dev/null && gen="-G Ninja"
-  local status_configure=0 status_build=0 status_tests=0 status_bench=0 status_demo=0
+  local status_configure=0 status_build=0 status_tests=0 status_bench=0 status_demo=0 status_train=0
   # shellcheck disable=SC2086
   cmake -S . -B build-gpu $gen -DCMAKE_BUILD_TYPE=Release -DLITS_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DLITS_ONEDNN=OFF -DLITS_BLAS=OFF -DLITS_GTEST_SOURCE="$DEPS/googletest" \
@@ -100,6 +101,13 @@ run() {
     cat "$out/bench_ops_cuda.txt"
     timeout 60 build-gpu/tools/lits demo --device cuda > "$out/demo_cuda.txt" 2>&1 || status_demo=$?
     tail -2 "$out/demo_cuda.txt"
+    # Training on the GPU: the Small preset's step split and samples/s, and a short phantom training run.
+    timeout 90 build-gpu/tools/lits bench train --setup Setup_Small_Liver.txt --device cuda --steps 10 \
+      --json "$out/bench_train_cuda.json" > "$out/bench_train_cuda.txt" 2>&1 || status_train=$?
+    tail -3 "$out/bench_train_cuda.txt"
+    timeout 120 sh tests/scripts/train_demo_liver.sh build-gpu/tools/lits "$out/demo_liver" cuda \
+      > "$out/train_demo_liver.txt" 2>&1 || status_train=$?
+    tail -2 "$out/train_demo_liver.txt"
     # Loader throughput on the machine's cores (a figure only; its failure does not fail the check).
     timeout 90 build-gpu/tools/lits bench loader --threads 1,4,8,16 --json "$out/bench_loader.json" \
       > "$out/bench_loader.txt" 2>&1 || echo "bench loader failed ($?)" >> "$out/bench_loader.txt"
@@ -135,6 +143,7 @@ PY
   fi
   printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
   printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && tail -2 "$out/demo_cuda.txt" | head -1 || echo "FAILED ($status_demo)")"
+  printf "%-12s %s\n" train "$([ $status_train -eq 0 ] && { tail -2 "$out/bench_train_cuda.txt" | head -1; grep "best validation" "$out/train_demo_liver.txt"; } || echo "FAILED ($status_train)")"
   [ -f "$out/bench_loader.txt" ] && sed -n 's/^ *\([0-9][0-9]*\) .*/&/p' "$out/bench_loader.txt" | awk '{printf "%-12s %s threads: %s samples/s\n", "loader", $1, $3}'
   [ $status_configure -eq 0 ] && [ $status_build -eq 0 ] && [ $status_tests -eq 0 ] && [ $status_bench -eq 0 ]
 }

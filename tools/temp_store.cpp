@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -20,7 +21,9 @@ TempStore::~TempStore() {
 }
 
 std::string make_temp_phantom_store(TempStore& tmp, const char* who, int volumes, int64_t size, int64_t slices) {
-  tmp.path = fs::temp_directory_path() / (std::string("lits-") + who + "-" + std::to_string(::getpid()));
+  std::string tag = who;
+  std::replace(tag.begin(), tag.end(), ' ', '-');
+  tmp.path = fs::temp_directory_path() / ("lits-" + tag + "-" + std::to_string(::getpid()));
   SynthOptions s;
   s.out = (tmp.path / "lits").string();
   s.train = volumes;

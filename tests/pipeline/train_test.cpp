@@ -261,6 +261,53 @@ TEST_F(Training, ResumeContinuesBitForBit) {
   }
 }
 
+// Parameters only (buffers such as BatchNorm's running statistics move in training mode even at lr 0).
+NamedTensors parameters_of(const std::string& run, const char* which) {
+  const LoadedCheckpoint c = load_checkpoint((fs::path(run) / which).string());
+  NamedTensors p;
+  for (const auto& [n, t] : c.model)
+    if (n.find("running_") == std::string::npos && n.find("num_batches") == std::string::npos) p.emplace_back(n, t);
+  return p;
+}
+
+TEST_F(Training, ALesionRunStartsFromTheLiverRunAndReplacesMismatchedHeads) {
+  TrainOptions lo = options("liver");
+  lo.epochs = 1;
+  const TrainReport liver = train_run(tiny_setup(), lo);
+  // A lesion run without a Network section, initialised from the liver run, at lr 0: its parameters are the
+  // liver run's best ones.
+  lits::Setup lesion = tiny_setup();
+  lesion.set("Network", "filter_start", Value::integer(32));  // replaced by the liver run's Network section
+  lesion.set("Training", "data", Value::string("lesion"));
+  lesion.set("Training", "loss_func", Value::string("multiclass_combined"));
+  lesion.set("Training", "lr", Value::floating(0.0));
+  lesion.set("Training", "savename", Value::string("tiny_lesion"));
+  TrainOptions o = options("lesion");
+  o.init = liver.run_dir;
+  o.epochs = 1;
+  const TrainReport les = train_run(lesion, o);
+  EXPECT_EQ(read_run_setup(les.run_dir).at("filter_start").as_int("filter_start"), 4);  // inherited architecture
+  expect_identical(parameters_of(liver.run_dir, "checkpoint_best"), parameters_of(les.run_dir, "checkpoint_latest"));
+  // A one-channel loss needs another output head: only output.* differ from the liver run.
+  lesion.set("Training", "loss_func", Value::string("binary_pwce"));
+  lesion.set("Training", "savename", Value::string("tiny_binary"));
+  const TrainReport bin = train_run(lesion, o);
+  const NamedTensors a = parameters_of(liver.run_dir, "checkpoint_best"),
+                     b = parameters_of(bin.run_dir, "checkpoint_latest");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].first.rfind("output.", 0) == 0) {
+      EXPECT_NE(a[i].second.shape(), b[i].second.shape()) << a[i].first;
+    } else {
+      EXPECT_EQ(std::memcmp(a[i].second.data_ptr(), b[i].second.data_ptr(), static_cast<size_t>(a[i].second.nbytes())),
+                0)
+          << a[i].first;
+    }
+  }
+  o.init = (dir_ / "no_such_run").string();
+  expect_contains(error_of([&] { train_run(lesion, o); }), {"no_such_run", "does not exist"});
+}
+
 TEST_F(Training, ANonFiniteLossStopsNamingEpochAndStep) {
   lits::Setup s = tiny_setup();
   s.set("Training", "lr", Value::floating(1e30));  // the first update blows the weights up
@@ -280,17 +327,18 @@ TEST_F(Training, BadSetupsAndFoldersAreNamed) {
   expect_contains(error_of([&] { train_run(tiny_setup(), o); }), {"no_run"});
 }
 
-// `lits train` killed with SIGKILL in the middle of its second epoch leaves checkpoint_latest loadable.
-TEST_F(Training, SigkillInMidEpochLeavesALoadableCheckpoint) {
-  const fs::path save = dir_ / "killed";
-  const fs::path setup_file = dir_ / "tiny.txt";
+// Runs `lits train` on a tiny setup until its first checkpoint exists, waits `ms`, sends `sig`; returns
+// the wait status and the run folder. stdout goes to RUN.out.
+std::pair<int, fs::path> train_and_signal(const fs::path& dir, const std::string& store, int sig, int ms) {
+  const fs::path save = dir / "signalled";
+  const fs::path setup_file = dir / "tiny.txt";
   {
     std::ofstream f(setup_file);
     f << "=== one run on top of the baseline\n#Network\nstructure: [[1, 1, 1]]\nfilter_start: [4]\nchannels: [1]\n"
-         "#Training\ndata: ['liver']\ncrop_size: [[32, 32]]\nbatch_size: [2]\nn_epochs: [1000]\nsavename: ['killed']\n"
+         "#Training\ndata: ['liver']\ncrop_size: [[32, 32]]\nbatch_size: [2]\nn_epochs: [1000]\nsavename: ['sig']\n"
          "loss_func: ['multiclass_pwce']\n";
   }
-  const std::string store = store_dir(), save_s = save.string(), setup_s = setup_file.string();
+  const std::string out = (dir / "train.out").string(), save_s = save.string(), setup_s = setup_file.string();
   std::vector<std::string> args = {LITS_TOOL, "train",    "--setup", setup_s,     "--data",    store, "--save",
                                    save_s,    "--device", "cpu",     "--no-date", "--threads", "1"};
   std::vector<char*> argv;
@@ -298,21 +346,47 @@ TEST_F(Training, SigkillInMidEpochLeavesALoadableCheckpoint) {
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, LITS_TOOL, &fa, nullptr, argv.data(), environ), 0);
+  EXPECT_EQ(posix_spawn(&pid, LITS_TOOL, &fa, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&fa);
-  const fs::path ckpt = save / "vUnet2D_killed" / "checkpoint_latest.json";
+  const fs::path run = save / "vUnet2D_sig";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(ckpt) && std::chrono::steady_clock::now() < deadline)
+  while (!fs::exists(run / "checkpoint_latest.json") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_TRUE(fs::exists(ckpt)) << "no checkpoint after the first epoch";
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // well inside a later epoch
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  EXPECT_TRUE(fs::exists(run / "checkpoint_latest.json")) << "no checkpoint after the first epoch";
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  EXPECT_EQ(::kill(pid, sig), 0);
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  return {status, run};
+}
+
+// SIGINT: the step in progress finishes, checkpoint_latest is written, the exit status is 130, and the
+// message says how to resume; the resumed run then finishes the epoch it was in.
+TEST_F(Training, SigintWritesACheckpointAndExitsCleanly) {
+  const auto [status, run] = train_and_signal(dir_, store_dir(), SIGINT, 300);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::ifstream out(dir_ / "train.out");
+  const std::string text((std::istreambuf_iterator<char>(out)), {});
+  expect_contains(text, {"stopped by SIGINT", "lits train --resume"});
+  const LoadedCheckpoint c = load_checkpoint((run / "checkpoint_latest").string());
+  EXPECT_GE(c.state.epoch, 1);
+  TrainOptions o = options("unused");
+  o.resume = run.string();
+  o.epochs = c.state.epoch + 1;
+  const TrainReport r = train_run(read_run_setup(run.string()), o);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.epochs_done, c.state.epoch + 1);
+  EXPECT_EQ(r.steps, (c.state.epoch + 1) * 24);
+}
+
+// `lits train` killed with SIGKILL in the middle of a later epoch leaves checkpoint_latest loadable.
+TEST_F(Training, SigkillInMidEpochLeavesALoadableCheckpoint) {
+  const auto [status, run] = train_and_signal(dir_, store_dir(), SIGKILL, 300);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  const LoadedCheckpoint c = load_checkpoint((save / "vUnet2D_killed" / "checkpoint_latest").string());
+  const LoadedCheckpoint c = load_checkpoint((run / "checkpoint_latest").string());
   EXPECT_GE(c.state.epoch, 1);
   EXPECT_FALSE(c.model.empty());
 }
