@@ -219,15 +219,7 @@ StoreEntry convert_volume(const Job& job, const ConvertOptions& options, const f
     at = image_path;
     NiftiVolume volume = read_nifti(image_path);
     e.nifti_datatype = nifti_type_name(volume.datatype);
-    // The reference's astype(int16) truncates toward zero; clamping (not wrapping) keeps a stray
-    // out-of-range value at the nearest int16 instead of flipping its sign.
-    std::vector<int16_t> image(n);
-    for (int64_t k = 0; k < nk; ++k)
-      for (int64_t j = 0; j < nj; ++j)
-        for (int64_t i = 0; i < ni; ++i) {
-          const double v = std::trunc(static_cast<double>(volume.values[static_cast<size_t>((k * nj + j) * ni + i)]));
-          image[store_index(i, j, k)] = static_cast<int16_t>(std::clamp(v, -32768.0, 32767.0));
-        }
+    const std::vector<int16_t> image = store_image_from_nifti(volume.values, g.dims);
     volume = NiftiVolume{};  // its float copy is the largest buffer; free it before the next one
     at = (tmp / "image.npy").string();
     write_npy(at, NpyType::kInt16, shape, image.data());
@@ -455,6 +447,46 @@ ConvertReport convert_dataset(const ConvertOptions& options,
   report.store_volumes = static_cast<int64_t>(entries.size());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
+}
+
+std::vector<int16_t> store_image_from_nifti(const std::vector<float>& values, const std::array<int64_t, 3>& dims) {
+  const int64_t ni = dims[0], nj = dims[1], nk = dims[2];
+  LITS_CHECK(static_cast<int64_t>(values.size()) == ni * nj * nk,
+             "store image: " << values.size() << " voxels for dims " << dims_text(dims));
+  // The reference's astype(int16) truncates toward zero; clamping (not wrapping) keeps a stray
+  // out-of-range value at the nearest int16 instead of flipping its sign.
+  std::vector<int16_t> image(values.size());
+  for (int64_t k = 0; k < nk; ++k)
+    for (int64_t j = 0; j < nj; ++j)
+      for (int64_t i = 0; i < ni; ++i) {
+        const double v = std::trunc(static_cast<double>(values[static_cast<size_t>((k * nj + j) * ni + i)]));
+        image[static_cast<size_t>((k * ni + i) * nj + j)] = static_cast<int16_t>(std::clamp(v, -32768.0, 32767.0));
+      }
+  return image;
+}
+
+std::vector<uint8_t> store_mask_from_nifti(const std::vector<uint8_t>& voxels, const std::array<int64_t, 3>& dims) {
+  const int64_t ni = dims[0], nj = dims[1], nk = dims[2];
+  LITS_CHECK(static_cast<int64_t>(voxels.size()) == ni * nj * nk,
+             "store mask: " << voxels.size() << " voxels for dims " << dims_text(dims));
+  std::vector<uint8_t> out(voxels.size());
+  for (int64_t k = 0; k < nk; ++k)
+    for (int64_t j = 0; j < nj; ++j)
+      for (int64_t i = 0; i < ni; ++i)
+        out[static_cast<size_t>((k * ni + i) * nj + j)] = voxels[static_cast<size_t>((k * nj + j) * ni + i)];
+  return out;
+}
+
+std::vector<uint8_t> nifti_mask_from_store(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims) {
+  const int64_t ni = dims[0], nj = dims[1], nk = dims[2];
+  LITS_CHECK(static_cast<int64_t>(mask.size()) == ni * nj * nk,
+             "nifti mask: " << mask.size() << " voxels for dims " << dims_text(dims));
+  std::vector<uint8_t> out(mask.size());
+  for (int64_t k = 0; k < nk; ++k)
+    for (int64_t j = 0; j < nj; ++j)
+      for (int64_t i = 0; i < ni; ++i)
+        out[static_cast<size_t>((k * nj + j) * ni + i)] = mask[static_cast<size_t>((k * ni + i) * nj + j)];
+  return out;
 }
 
 StoreEntry read_volume_json(const std::string& path) { return entry_from_json(read_json_file(path), path); }

@@ -89,6 +89,12 @@ std::vector<StoreEntry> read_store_index(const std::string& out_dir);
 // One volume's volume.json.
 StoreEntry read_volume_json(const std::string& path);
 
+// NIfTI voxel order (i fastest: (k * nj + j) * ni + i) to the store's [D, H, W] = (k, i, j) order and back.
+// dims = the NIfTI (ni, nj, nk). Images are truncated toward zero and clamped to int16, as convert does.
+std::vector<int16_t> store_image_from_nifti(const std::vector<float>& values, const std::array<int64_t, 3>& dims);
+std::vector<uint8_t> store_mask_from_nifti(const std::vector<uint8_t>& voxels, const std::array<int64_t, 3>& dims);
+std::vector<uint8_t> nifti_mask_from_store(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims);
+
 struct StoredVolume {
   StoreEntry entry;
   std::vector<int16_t> image;           // [D, H, W]

@@ -7,6 +7,7 @@
 
 #include "pipeline/convert.h"
 #include "pipeline/phantom.h"
+#include "pipeline/segment.h"
 #include "pipeline/trainer.h"
 
 namespace lits::tools {
@@ -85,6 +86,28 @@ struct TrainCommandOptions {
   TrainOptions train;
 };
 int run_train(const TrainCommandOptions& options);
+
+// `lits segment` (liver masks) and `lits submit` (final 0/1/2 labels), pipeline/segment.h.
+int run_segment(const SegmentOptions& options);
+int run_submit(const SegmentOptions& options);
+
+// `lits evaluate` (pipeline/evaluate.h).
+struct EvaluateOptions {
+  std::string pred, truth, json, csv;
+};
+int run_evaluate(const EvaluateOptions& options);
+
+// `lits bench infer`: slices/s of a setup's network at full slice size (random weights: speed only).
+struct BenchInferOptions {
+  std::string setup = "Setup_Small_Liver.txt";
+  std::string base;
+  std::string device = "auto";
+  int64_t size = 512;
+  int64_t batch = 4;
+  int repeats = 5;
+  bool quick = false;
+};
+int run_bench_infer(const BenchInferOptions& options);
 
 // Multi-line description of the build and the machine (`lits --version`).
 std::string version_text();

@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
       "Implemented so far: the engine, layers and losses (CPU and CUDA), the UNet with the reference's\n"
       "setup files (`info`, `graph`), phantom data (`synth`), the slice store (`convert`) with its threaded\n"
-      "loader (`bench loader`), training (`train`, `bench train`), `bench ops` and an engine `demo`.\n"
-      "Inference and evaluation arrive with their issues."};
+      "loader (`bench loader`), training (`train`, `bench train`), inference (`segment`, `submit`,\n"
+      "`bench infer`), the LiTS metrics (`evaluate`), `bench ops` and an engine `demo`."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
@@ -91,6 +91,63 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 256));
   btrain_cmd->add_flag("--quick", bench_train.quick, "A small phantom store and 2 timed steps (smoke test)");
   btrain_cmd->add_option("--json", bench_train.json, "Also write the results as JSON to this file");
+
+  BenchInferOptions bench_infer;
+  CLI::App* binfer_cmd = bench_cmd->add_subcommand(
+      "infer", "Inference slices/s of a setup's network at full slice size (eval mode, as `lits segment` runs it)");
+  binfer_cmd->add_option("--setup", bench_infer.setup, "Setup file (a path, or a name in models/presets/)")
+      ->capture_default_str();
+  binfer_cmd->add_option("--base", bench_infer.base, "Baseline file the runs are merged onto")
+      ->default_str("Baseline_Parameters.txt");
+  binfer_cmd->add_option("--device", bench_infer.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  binfer_cmd->add_option("--size", bench_infer.size, "Slice height and width")
+      ->capture_default_str()
+      ->check(CLI::Range(8, 4096));
+  binfer_cmd->add_option("--batch", bench_infer.batch, "Slices per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  binfer_cmd->add_option("--repeats", bench_infer.repeats, "Timed passes (the median is reported)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  binfer_cmd->add_flag("--quick", bench_infer.quick, "64 x 64, batch 1, one pass (smoke test)");
+
+  lits::SegmentOptions segment;
+  CLI::App* segment_cmd = app.add_subcommand(
+      "segment", "Liver masks of NIfTI volumes with trained liver runs (largest component, closing), input geometry");
+  segment_cmd->add_option("--volumes", segment.volumes, "Folder of *volume*-N.nii[.gz] files")->required();
+  segment_cmd->add_option("--model", segment.models, "Liver run folder (repeat for an ensemble)")->required();
+  segment_cmd->add_option("--out", segment.out, "Output folder: *liver*-N masks (uint8)")->required();
+  segment_cmd->add_option("--device", segment.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  segment_cmd->add_option("--batch", segment.batch, "Slices per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  segment_cmd->add_flag(
+      "--bn-batch-stats", segment.bn_batch_stats,
+      "BatchNorm with per-batch statistics, as the reference's test scripts (default: running stats)");
+
+  lits::SegmentOptions submit;
+  CLI::App* submit_cmd = app.add_subcommand(
+      "submit", "LiTS submission: lesions inside the liver masks of `segment`, test-segmentation-N.nii with 0/1/2");
+  submit_cmd->add_option("--volumes", submit.volumes, "Folder of *volume*-N.nii[.gz] files")->required();
+  submit_cmd->add_option("--liver", submit.liver, "Folder of the liver masks written by `lits segment`")->required();
+  submit_cmd->add_option("--model", submit.models, "Lesion run folder (repeat for an ensemble)")->required();
+  submit_cmd->add_option("--out", submit.out, "Output folder for test-segmentation-N.nii")->required();
+  submit_cmd->add_option("--device", submit.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  submit_cmd->add_option("--batch", submit.batch, "Slices per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  submit_cmd->add_flag("--bn-batch-stats", submit.bn_batch_stats,
+                       "BatchNorm with per-batch statistics, as the reference's test scripts (default: running stats)");
+
+  EvaluateOptions evaluate;
+  CLI::App* evaluate_cmd = app.add_subcommand(
+      "evaluate",
+      "LiTS metrics of predicted label volumes against the truth: Dice per case / global, VOE, RVD, ASSD, MSSD");
+  evaluate_cmd->add_option("--pred", evaluate.pred, "Folder of *segmentation*-N.nii[.gz] predictions")->required();
+  evaluate_cmd->add_option("--truth", evaluate.truth, "Folder of *segmentation*-N.nii[.gz] truth (paired by N)")
+      ->required();
+  evaluate_cmd->add_option("--json", evaluate.json, "Also write every figure as JSON to this file");
+  evaluate_cmd->add_option("--csv", evaluate.csv, "Also write the per-case table as CSV to this file");
 
   lits::SynthOptions synth;
   CLI::App* synth_cmd = app.add_subcommand(
@@ -178,6 +235,10 @@ int main(int argc, char** argv) {
     if (*ops_cmd) return run_bench_ops(bench_ops);
     if (*loader_cmd) return run_bench_loader(bench_loader);
     if (*btrain_cmd) return run_bench_train(bench_train);
+    if (*binfer_cmd) return run_bench_infer(bench_infer);
+    if (*segment_cmd) return run_segment(segment);
+    if (*submit_cmd) return run_submit(submit);
+    if (*evaluate_cmd) return run_evaluate(evaluate);
     if (*synth_cmd) return run_synth(synth);
     if (*convert_cmd) {
       convert.weightmaps = weightmaps == "2d" ? lits::WeightmapMode::k2d : lits::WeightmapMode::k3d;

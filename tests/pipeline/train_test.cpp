@@ -27,6 +27,7 @@
 #include "pipeline/trainer.h"
 #include "tests/support/errors.h"
 #include "tests/support/store.h"
+#include "tests/support/tiny_run.h"
 
 extern char** environ;
 
@@ -135,28 +136,6 @@ TEST_F(Files, PngFilesDecodeToTheirPixels) {
     for (int c = 0; c < 7; ++c) EXPECT_EQ(raw[static_cast<size_t>(r * 8 + 1 + c)], px[static_cast<size_t>(r * 7 + c)]);
   }
   EXPECT_EQ(b.substr(b.size() - 8, 4), "IEND");
-}
-
-// A tiny liver setup on the phantom store: 3 training volumes (48 samples, 24 steps of 2 per epoch) and 1
-// validation volume.
-lits::Setup tiny_setup() {
-  const fs::path presets = fs::path(__FILE__).parent_path() / ".." / ".." / "models" / "presets";
-  lits::Setup s = parse_setup_file((presets / "Baseline_Parameters.txt").string());
-  s.set("Network", "structure", parse_value("[1, 1, 1]", "test"));
-  s.set("Network", "filter_start", Value::integer(4));
-  s.set("Network", "channels", Value::integer(1));
-  s.set("Network", "dropout", Value::floating(0.1));  // exercises the generator state
-  s.set("Training", "data", Value::string("liver"));
-  s.set("Training", "loss_func", Value::string("multiclass_pwce"));
-  s.set("Training", "crop_size", parse_value("[32, 32]", "test"));
-  s.set("Training", "batch_size", Value::integer(2));
-  s.set("Training", "n_epochs", Value::integer(2));
-  s.set("Training", "lr", Value::floating(3e-3));
-  s.set("Training", "step_size", parse_value("[1]", "test"));
-  s.set("Training", "verbose_idx", Value::integer(5));
-  s.set("Training", "wmap_weight", Value::floating(3));
-  s.set("Training", "savename", Value::string("tiny"));
-  return s;
 }
 
 class Training : public PhantomStore {

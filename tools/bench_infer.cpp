@@ -1,0 +1,57 @@
+// `lits bench infer`: inference speed of a setup's network at full slice size in eval mode (no gradients),
+// as `lits segment` runs it: slices per second, per-batch time and peak memory. The weights are the
+// initial ones: the speed does not depend on them.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "engine/allocator.h"
+#include "engine/autograd.h"
+#include "engine/cuda_context.h"
+#include "engine/ops.h"
+#include "models/unet.h"
+#include "tools/commands.h"
+#include "tools/setup_files.h"
+
+namespace lits::tools {
+
+int run_bench_infer(const BenchInferOptions& options) {
+  const Device device = parse_device(options.device);
+  const Setup setup = load_runs(options.setup, options.base).at(0);
+  const UNetConfig config = unet_config_from(setup);
+  const int64_t size = options.quick ? std::min<int64_t>(options.size, 64) : options.size;
+  const int64_t batch = options.quick ? 1 : options.batch;
+  const int repeats = options.quick ? 1 : options.repeats;
+  Generator gen(1);
+  UNet net(config, gen);
+  net.to(device);
+  net.eval();
+  NoGradGuard no_grad;
+  Generator data(2);
+  const Tensor x = uniform({batch, config.channels, size, size}, 0.0, 1.0, data, DType::kFloat32, device);
+  std::printf("bench infer: %s, %lld parameters, %.2f GMAC per %lld x %lld slice, batch %lld, eval mode, on %s\n",
+              options.setup.c_str(), static_cast<long long>(net.parameter_count()),
+              net.macs_per_slice(size, size) / 1e9, static_cast<long long>(size), static_cast<long long>(size),
+              static_cast<long long>(batch), device.str().c_str());
+  net.run(x);  // warm-up: allocator, cuDNN algorithm choice
+  cuda::synchronize(device);
+  reset_peak_bytes(device);
+  std::vector<double> ms;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Tensor out = net.run(x).out;
+    cuda::synchronize(device);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double med = ms[ms.size() / 2];
+  std::printf("%12s %12s %12s %14s\n", "ms/batch", "ms/slice", "slices/s", "peak memory");
+  std::printf("%12.1f %12.1f %12.2f %11.1f MB\n", med, med / static_cast<double>(batch),
+              1e3 * static_cast<double>(batch) / med, allocator_stats(device).peak_bytes / 1e6);
+  std::printf("(median of %d; GMAC/s %.1f)\n", repeats,
+              net.macs_per_slice(size, size) * static_cast<double>(batch) / (med * 1e-3) / 1e9);
+  return 0;
+}
+
+}  // namespace lits::tools
