@@ -341,9 +341,16 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
         e.dice = reference_dice(state.chunk);
         e.lr = lr;
         e.samples_per_s = static_cast<double>(state.epoch_samples) / std::max(state.epoch_train_seconds, 1e-9);
-        const double left = static_cast<double>((plan.epochs - epoch) * batches_per_epoch - state.batch) *
-                            static_cast<double>(plan.batch);
-        e.eta_seconds = left / std::max(e.samples_per_s, 1e-9);
+        // The rest of this epoch's training, then whole epochs (validation included) at the pace of the finished
+        // ones, or at this epoch's training pace before any has finished.
+        const double per_sample = 1.0 / std::max(e.samples_per_s, 1e-9);
+        double epoch_cost = static_cast<double>(batches_per_epoch * plan.batch) * per_sample;
+        if (!state.rows.empty()) {
+          epoch_cost = 0.0;
+          for (const EpochRow& r : state.rows) epoch_cost += r.seconds / static_cast<double>(state.rows.size());
+        }
+        e.eta_seconds = static_cast<double>((batches_per_epoch - state.batch) * plan.batch) * per_sample +
+                        static_cast<double>(plan.epochs - epoch - 1) * epoch_cost;
         emit(e);
 
         const bool stop_now =

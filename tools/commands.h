@@ -13,12 +13,12 @@
 namespace lits::tools {
 
 struct DemoOptions {
+  std::string out = "lits-demo";  // cleared first when it is an earlier demo folder
   std::string device = "auto";
   bool quick = false;
   uint64_t seed = 1;
 };
 // Returns the process exit status.
-int run_demo(const DemoOptions& options);
 
 struct BenchOpsOptions {
   std::string device = "auto";
@@ -108,6 +108,9 @@ struct BenchInferOptions {
   bool quick = false;
 };
 int run_bench_infer(const BenchInferOptions& options);
+
+// `lits demo`: the whole pipeline on phantom data (tools/demo.cpp).
+int run_demo(const DemoOptions& options);
 
 // Multi-line description of the build and the machine (`lits --version`).
 std::string version_text();

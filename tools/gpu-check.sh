@@ -8,8 +8,8 @@
 #   tools/gpu-check.sh --run       on the GPU machine, with .gpu-deps/ beside the tree: configure
 #                                  (CUDA on, sm_90 only, oneDNN/BLAS off), build, run every test
 #                                  (the *CudaMatchesCpu parity tests run instead of skipping), run
-#                                  `lits bench ops`, `lits demo`, `lits bench train`, a phantom training run
-#                                  and `lits bench loader`; logs and JSON go to
+#                                  `lits bench ops`, `lits demo --quick`, `lits bench train` and
+#                                  `lits bench loader`; logs and JSON go to
 #                                  $OUT (else build-gpu/out/); the last lines are a summary table.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -99,15 +99,12 @@ run() {
     grep -E "^\[  (FAILED|PASSED|SKIPPED) |^\[ parity" "$out/tests.log" | tail -80
     timeout 120 build-gpu/tools/lits bench ops --device cuda --json "$out/bench_ops_cuda.json" > "$out/bench_ops_cuda.txt" 2>&1 || status_bench=$?
     cat "$out/bench_ops_cuda.txt"
-    timeout 60 build-gpu/tools/lits demo --device cuda > "$out/demo_cuda.txt" 2>&1 || status_demo=$?
-    tail -2 "$out/demo_cuda.txt"
-    # Training on the GPU: the Small preset's step split and samples/s, and a short phantom training run.
+    timeout 200 build-gpu/tools/lits demo --quick --device cuda --out build-gpu/demo > "$out/demo_cuda.txt" 2>&1 || status_demo=$?
+    tail -12 "$out/demo_cuda.txt"
+    # Training on the GPU: the Small preset's step split and samples/s (the demo above trained on it too).
     timeout 90 build-gpu/tools/lits bench train --setup Setup_Small_Liver.txt --device cuda --steps 10 \
       --json "$out/bench_train_cuda.json" > "$out/bench_train_cuda.txt" 2>&1 || status_train=$?
     tail -3 "$out/bench_train_cuda.txt"
-    timeout 120 sh tests/scripts/train_demo_liver.sh build-gpu/tools/lits "$out/demo_liver" cuda \
-      > "$out/train_demo_liver.txt" 2>&1 || status_train=$?
-    tail -2 "$out/train_demo_liver.txt"
     # Loader throughput on the machine's cores (a figure only; its failure does not fail the check).
     timeout 90 build-gpu/tools/lits bench loader --threads 1,4,8,16 --json "$out/bench_loader.json" \
       > "$out/bench_loader.txt" 2>&1 || echo "bench loader failed ($?)" >> "$out/bench_loader.txt"
@@ -142,8 +139,8 @@ PY
     printf "%-12s %s\n" tests "not run"
   fi
   printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
-  printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && tail -2 "$out/demo_cuda.txt" | head -1 || echo "FAILED ($status_demo)")"
-  printf "%-12s %s\n" train "$([ $status_train -eq 0 ] && { tail -2 "$out/bench_train_cuda.txt" | head -1; grep "best validation" "$out/train_demo_liver.txt"; } || echo "FAILED ($status_train)")"
+  printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && grep -E "^  (liver|lesion) |^total" "$out/demo_cuda.txt" | tr -s ' ' | paste -sd';' || echo "FAILED ($status_demo)")"
+  printf "%-12s %s\n" train "$([ $status_train -eq 0 ] && tail -2 "$out/bench_train_cuda.txt" | head -1 || echo "FAILED ($status_train)")"
   [ -f "$out/bench_loader.txt" ] && sed -n 's/^ *\([0-9][0-9]*\) .*/&/p' "$out/bench_loader.txt" | awk '{printf "%-12s %s threads: %s samples/s\n", "loader", $1, $3}'
   [ $status_configure -eq 0 ] && [ $status_build -eq 0 ] && [ $status_tests -eq 0 ] && [ $status_bench -eq 0 ]
 }

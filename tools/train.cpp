@@ -68,7 +68,7 @@ int run_train(const TrainCommandOptions& options) {
           std::printf("train: %s\n", e.text.c_str());
           break;
         case TrainEvent::Kind::kStep: {
-          print_every = std::max<int64_t>(1, e.batches / 10);
+          print_every = std::max<int64_t>(1, e.batches / 4);
           char line[256];
           std::snprintf(
               line, sizeof line, "epoch %lld/%lld  step %lld/%lld  loss %.4f  Dice %.3f  %.1f samples/s  ETA %s",
