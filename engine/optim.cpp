@@ -12,8 +12,8 @@ namespace lits {
 namespace {
 
 template <typename T>
-void run_adam(const std::vector<kernels::AdamSlot<T>>& slots, int64_t max_n, const kernels::AdamScalars& a,
-              Device device) {
+void run_adam(const std::vector<kernels::AdamSlot<T>>& slots, [[maybe_unused]] int64_t max_n,
+              const kernels::AdamScalars& a, Device device) {
   if (device.is_cpu()) {
     kernels::adam_step_cpu(slots.data(), static_cast<int64_t>(slots.size()), a);
     return;
