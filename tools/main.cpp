@@ -12,10 +12,10 @@ int main(int argc, char** argv) {
   using namespace lits::tools;
   CLI::App app{
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
-      "Implemented so far: the engine, layers and losses (CPU and CUDA), the UNet with the reference's\n"
-      "setup files (`info`, `graph`), phantom data (`synth`), the slice store (`convert`) with its threaded\n"
-      "loader (`bench loader`), training (`train`, `bench train`), inference (`segment`, `submit`,\n"
-      "`bench infer`), the LiTS metrics (`evaluate`), `bench ops`, and `demo`: all of it end to end on phantom CT."};
+      "The reference pipeline's setup files and UNet (`info`, `graph`), phantom CT (`synth`), the slice store\n"
+      "(`convert`), training (`train`), inference (`segment`, `submit`), the LiTS metrics (`evaluate`),\n"
+      "benchmarks (`bench ops|loader|train|infer`), and `demo`: all of it end to end on phantom CT.\n"
+      "Multi-GPU training is not there yet."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   CLI::App* demo_cmd = app.add_subcommand(
       "demo",
       "The whole LiTS pipeline on built-in phantom CT: synth, convert, train liver and lesion networks, segment, "
-      "submit, evaluate; prints the LiTS metrics, the outputs and the time per stage (about 10 minutes on 2 CPU "
+      "submit, evaluate; prints the LiTS metrics, the outputs and the time per stage (about 5 minutes on 2 CPU "
       "cores)");
   demo_cmd->add_option("--out", demo.out, "Folder for everything the demo writes (an earlier demo folder is replaced)")
       ->capture_default_str();

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/device.h"
 #include "pipeline/segment.h"
 #include "tools/commands.h"
 
@@ -16,8 +17,8 @@ int run(const SegmentOptions& o, bool submit) {
   const bool tty = ::isatty(::fileno(stdout)) != 0;
   const char* what = submit ? "submit" : "segment";
   std::printf("%s: %zu model%s on %s; volumes from %s into %s%s\n", what, o.models.size(),
-              o.models.size() == 1 ? "" : "s (ensemble: mean foreground probability > 0.5)", o.device.c_str(),
-              o.volumes.c_str(), o.out.c_str(),
+              o.models.size() == 1 ? "" : "s (ensemble: mean foreground probability > 0.5)",
+              parse_device(o.device).str().c_str(), o.volumes.c_str(), o.out.c_str(),
               o.bn_batch_stats ? "; BatchNorm with per-batch statistics (--bn-batch-stats)" : "");
   std::fflush(stdout);
   auto on_slices = [&](int64_t done, int64_t total) {
