@@ -94,10 +94,7 @@ Dataset::Dataset(const SliceStore& store, const std::vector<std::string>& volume
   }
   LITS_CHECK(size() > 0, "dataset: the " << (training ? "training" : "validation")
                                          << " volumes give no samples (lesion task: no slice near a liver slice)");
-  hu_table_.resize(65536);
-  for (int32_t i = 0; i < 65536; ++i)
-    hu_table_[static_cast<size_t>(i)] =
-        static_cast<float>(hu_normalize(static_cast<double>(i - 32768), options.standardize));
+  hu_table_ = hu_input_table(options.standardize);
 }
 
 std::vector<SampleRef> Dataset::epoch_samples(int64_t epoch) const {

@@ -32,6 +32,7 @@ LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stat
   m.channels = static_cast<int>(config.channels);
   m.standardize = !m.setup.at("no_standardize").as_bool("no_standardize");
   m.divisor = int64_t{1} << (config.levels() - 1);
+  m.input_table = hu_input_table(m.standardize);
   return m;
 }
 
@@ -59,9 +60,7 @@ std::vector<float> ensemble_probability(const std::vector<LoadedModel>& models, 
   for (const LoadedModel& m : models) {
     const int64_t hp = (v.height + m.divisor - 1) / m.divisor * m.divisor;
     const int64_t wp = (v.width + m.divisor - 1) / m.divisor * m.divisor;
-    std::vector<float> table(65536);  // int16 HU + 32768 -> network input
-    for (int i = 0; i < 65536; ++i)
-      table[static_cast<size_t>(i)] = static_cast<float>(hu_normalize(i - 32768, m.standardize));
+    const std::vector<float>& table = m.input_table;
     Tensor x = Tensor::full({b, m.channels, hp, wp}, table[32768 - 1024]);  // padding: air, -1024 HU
     float* px = x.data<float>();
     for (int64_t s = 0; s < b; ++s) {

@@ -22,7 +22,8 @@ struct LoadedModel {
   std::unique_ptr<UNet> net;
   int channels = 1;
   bool standardize = false;
-  int64_t divisor = 1;  // H and W must be multiples: 2^(levels-1)
+  int64_t divisor = 1;             // H and W must be multiples: 2^(levels-1)
+  std::vector<float> input_table;  // hu_input_table(standardize), made once
 };
 
 // `dir` must be a run folder (config.json, checkpoint_best.safetensors); errors name it. The network is in

@@ -151,6 +151,13 @@ std::vector<int64_t> lesion_roi_slices(const std::vector<bool>& has_liver, int64
   return kept;
 }
 
+std::vector<float> hu_input_table(bool standardize) {
+  std::vector<float> t(65536);
+  for (int32_t i = 0; i < 65536; ++i)
+    t[static_cast<size_t>(i)] = static_cast<float>(hu_normalize(i - 32768, standardize));
+  return t;
+}
+
 double hu_normalize(double value, bool standardize) {
   double x = std::clamp(value, kHuLow, kHuHigh);
   x = std::clamp((x - kHuLow) / (kHuHigh - kHuLow), 0.0, 1.0);

@@ -73,5 +73,8 @@ std::vector<int64_t> lesion_roi_slices(const std::vector<bool>& has_liver, int64
 // Section 4.1: clip to [-100, 400] HU, map to [0, 1], then optionally standardise with the reference's
 // hard-coded dataset mean and std ((x - 0.1021) / 0.19177; presets set no_standardize, so standardize=false).
 double hu_normalize(double value, bool standardize);
+// hu_normalize of every int16 value as float, indexed by value + 32768: what the dataset and inference read
+// images through.
+std::vector<float> hu_input_table(bool standardize);
 
 }  // namespace lits
