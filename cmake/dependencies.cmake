@@ -82,6 +82,17 @@ if(NOT LITS_BLAS STREQUAL "OFF")
   endif()
 endif()
 
+# MPI (OpenMPI on Debian): multi-process training; optional, a single process never touches it.
+set(LITS_HAVE_MPI OFF)
+if(NOT LITS_MPI STREQUAL "OFF")
+  find_package(MPI COMPONENTS CXX QUIET)
+  if(MPI_CXX_FOUND)
+    set(LITS_HAVE_MPI ON)
+  elseif(LITS_MPI STREQUAL "ON")
+    message(FATAL_ERROR "LITS_MPI=ON but MPI was not found (Debian: apt-get install libopenmpi-dev openmpi-bin)")
+  endif()
+endif()
+
 # CLI11 is header-only: the Debian config package, or a folder holding CLI/CLI.hpp.
 find_package(CLI11 CONFIG QUIET)
 if(NOT CLI11_FOUND)

@@ -27,6 +27,7 @@ class AccumulateGrad : public Node {
     } else {
       leaf->grad.add_(grads[0]);
     }
+    if (leaf->grad_ready_hook) leaf->grad_ready_hook();
     return {};
   }
 

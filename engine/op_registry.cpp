@@ -34,6 +34,7 @@ const std::vector<OpInfo>& op_registry() {
       {"conv2d", true},
       {"conv_transpose2d", true},
       {"batch_norm", true},
+      {"all_reduce", true},
       {"group_norm", true},
       {"max_pool2d", true},
       {"upsample_nearest2x", true},

@@ -401,6 +401,19 @@ void Tensor::zero_grad() const {
   impl_->grad = Tensor();
 }
 
+void Tensor::set_grad(const Tensor& grad) const {
+  check_defined("set_grad()");
+  LITS_CHECK(is_leaf(), "set_grad() on " << str() << ", which is not a leaf");
+  LITS_CHECK(!grad.defined() || (grad.shape() == shape() && grad.dtype() == dtype() && grad.device() == device()),
+             "set_grad(" << grad.str() << ") on " << str() << " (expected the same shape, dtype and device)");
+  impl_->grad = grad;
+}
+
+void Tensor::set_grad_ready_hook(std::function<void()> hook) const {
+  check_defined("set_grad_ready_hook()");
+  impl_->grad_ready_hook = std::move(hook);
+}
+
 const std::shared_ptr<Node>& Tensor::grad_fn() const {
   check_defined("grad_fn()");
   return impl_->grad_fn;

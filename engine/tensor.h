@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +94,11 @@ class Tensor {
   const Tensor& grad() const;  // undefined until a backward reaches this leaf
   void zero_grad() const;      // drops the gradient (autograd state lives in the shared impl)
   const std::shared_ptr<Node>& grad_fn() const;
+  // Sets a leaf's gradient (same shape, dtype and device), e.g. the all-reduced one of data-parallel training.
+  void set_grad(const Tensor& grad) const;
+  // Called by backward() right after this leaf's gradient is complete for that walk (once per walk, after
+  // every contribution is summed in); data-parallel training starts reducing gradients from here.
+  void set_grad_ready_hook(std::function<void()> hook) const;
   // Backpropagates from this tensor. `grad` defaults to 1 for one-element tensors. Saved tensors
   // are freed as the walk passes unless retain_graph is set.
   void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
@@ -122,6 +128,7 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;  // null for leaves
   int output_nr = 0;              // which output of grad_fn this is
   std::weak_ptr<Node> grad_accumulator;
+  std::function<void()> grad_ready_hook;  // see Tensor::set_grad_ready_hook
 };
 
 // A view of `base`'s storage with another shape/strides/offset (no copy, no autograd).

@@ -66,6 +66,11 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+void Module::for_each_module(const std::function<void(Module&)>& fn) {
+  fn(*this);
+  for (auto& [name, child] : children_) child->for_each_module(fn);
+}
+
 void Module::for_each_slot(bool parameters, bool buffers, const std::function<void(Tensor*, bool)>& fn) {
   if (parameters)
     for (auto& [name, slot] : parameters_) fn(slot, true);

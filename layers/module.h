@@ -40,6 +40,8 @@ class Module {
   void to(Device device);
   void to(DType dtype);
   void zero_grad();
+  // This module, then its children recursively, in registration order.
+  void for_each_module(const std::function<void(Module&)>& fn);
 
  protected:
   explicit Module(std::string type) : type_(std::move(type)) {}

@@ -19,6 +19,8 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double momentum, double eps, Generato
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (sync_ != nullptr)
+    return sync_batch_norm(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_, *sync_);
   return batch_norm(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_);
 }
 

@@ -1,6 +1,7 @@
 // BatchNorm2d and GroupNorm modules.
 #pragma once
 
+#include "engine/comm.h"
 #include "engine/ops.h"
 #include "layers/module.h"
 
@@ -13,10 +14,14 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int64_t channels, double momentum = 0.1, double eps = 1e-5,
                        Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;
+  // Synchronized BatchNorm: training statistics over every rank's samples (engine/comm.h's
+  // sync_batch_norm); null (the default) uses this rank's batch only.
+  void set_sync(Communicator* comm) { sync_ = comm; }
 
  private:
   double momentum_, eps_;
   Tensor weight_, bias_, running_mean_, running_var_;
+  Communicator* sync_ = nullptr;
 };
 
 class GroupNorm : public Module {

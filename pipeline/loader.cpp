@@ -12,12 +12,16 @@ Loader::Loader(const Dataset& dataset, int64_t epoch, const LoaderOptions& optio
   LITS_CHECK(options.batch_size >= 1, "loader: batch size " << options.batch_size << " (expected 1 or more)");
   LITS_CHECK(options.threads >= 0, "loader: threads " << options.threads << " (expected 0 or more)");
   LITS_CHECK(options.prefetch >= 1, "loader: prefetch " << options.prefetch << " (expected 1 or more)");
+  LITS_CHECK(options.shards >= 1 && options.shard >= 0 && options.shard < options.shards,
+             "loader: shard " << options.shard << " of " << options.shards);
   samples_ = dataset.epoch_samples(epoch);
   const int64_t n = static_cast<int64_t>(samples_.size());
-  batches_ = options.drop_last ? n / options.batch_size : (n + options.batch_size - 1) / options.batch_size;
-  LITS_CHECK(options.first_batch >= 0 && options.first_batch <= batches_,
-             "loader: first batch " << options.first_batch << " of an epoch of " << batches_ << " batches");
-  next_take_ = next_give_ = options.first_batch;
+  LITS_CHECK(options.first_sample >= 0 && options.first_sample <= n,
+             "loader: first sample " << options.first_sample << " of an epoch of " << n << " samples");
+  const int64_t global = options.batch_size * options.shards, left = n - options.first_sample;
+  batches_ = options.drop_last ? left / global : (left + global - 1) / global;
+  first_step_ = options.first_sample / global;
+  next_take_ = next_give_ = 0;
   for (int t = 0; t < options.threads; ++t) workers_.emplace_back([this] { work(); });
 }
 
@@ -88,15 +92,21 @@ std::optional<Batch> Loader::next() {
 
 Batch Loader::make_batch(int64_t index) const {
   const int64_t n = static_cast<int64_t>(samples_.size());
-  const int64_t first = index * options_.batch_size, count = std::min(options_.batch_size, n - first);
+  const int64_t global = options_.batch_size * options_.shards;
+  const int64_t step_first = options_.first_sample + index * global, step_count = std::min(global, n - step_first);
+  const int64_t first = step_first + options_.shard * step_count / options_.shards;
+  const int64_t count = step_first + (options_.shard + 1) * step_count / options_.shards - first;
   const DatasetOptions& o = dataset_.options();
+  Batch b;
+  b.epoch = epoch_;
+  b.index = first_step_ + index;
+  b.first = first;
+  b.step_samples = step_count;
+  if (count == 0) return b;
   const auto [h, w] = dataset_.sample_size(samples_[static_cast<size_t>(first)]);
   auto alloc = [&](const Shape& shape, DType dtype) {
     return options_.pin_memory ? Tensor::empty_pinned(shape, dtype) : Tensor::empty(shape, dtype);
   };
-  Batch b;
-  b.epoch = epoch_;
-  b.index = index;
   b.input = alloc({count, o.channels, h, w}, DType::kFloat32);
   b.target = alloc({count, h, w}, DType::kInt64);
   if (o.weightmaps) b.weightmap = alloc({count, h, w}, DType::kFloat32);
@@ -117,7 +127,7 @@ Batch Loader::make_batch(int64_t index) const {
       if (b.liver.defined()) out.liver = b.liver.data<uint8_t>() + s * h * w;
       dataset_.make_sample(ref, epoch_, position, out);
     } catch (const std::exception& ex) {
-      LITS_THROW("loader: " << name << " slice " << ref.slice << " (epoch " << epoch_ << ", batch " << index
+      LITS_THROW("loader: " << name << " slice " << ref.slice << " (epoch " << epoch_ << ", batch " << b.index
                             << ", sample " << position << "): " << ex.what());
     }
     b.samples.push_back(ref);

@@ -27,18 +27,27 @@ struct LoaderOptions {
   int64_t prefetch = 4;     // batches made ahead of the one being consumed (queue bound), at least 1
   bool pin_memory = false;  // page-locked batches (only when a CUDA device is usable; else ordinary memory)
   bool drop_last = false;   // the reference keeps the last, partial batch
-  int64_t first_batch = 0;  // start inside the epoch (resume)
+  int64_t first_sample = 0;  // the epoch position to start at (resume)
+  // Data parallel: `shards` ranks take turns at the epoch's sample order. Step k covers the global batch of
+  // batch_size * shards samples from first_sample + k * batch_size * shards; shard `shard` takes its
+  // share (batch_size each; a last, partial global batch is split as evenly as it goes). One shard with
+  // batch B * N sees exactly the samples of N shards with batch B, for any N.
+  int shards = 1, shard = 0;
 };
 
 struct Batch {
   int64_t epoch = 0;
-  int64_t index = 0;  // batch number within the epoch
+  int64_t index = 0;         // step number within the epoch (counted in global batches from first_sample)
+  int64_t first = 0;         // epoch position of this batch's first sample
+  int64_t step_samples = 0;  // samples of the step over all shards (this batch's when unsharded)
   Tensor input;       // float32 [B, channels, h, w]
   Tensor target;      // int64 [B, h, w], 0/1
   Tensor weightmap;   // float32 [B, h, w]; undefined unless DatasetOptions::weightmaps
   Tensor liver;       // uint8 [B, h, w], the liver mask; defined for the lesion task
   std::vector<SampleRef> samples;
   std::vector<bool> last_of_volume;  // the next sample of the epoch is from another volume (or none follows)
+  // A shard can get no sample in the last step of an epoch: then the tensors are undefined.
+  int64_t size() const { return static_cast<int64_t>(samples.size()); }
 };
 
 class Loader {
@@ -48,7 +57,7 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  int64_t batches() const { return batches_; }  // in the whole epoch
+  int64_t batches() const { return batches_; }  // steps from first_sample to the end of the epoch
   // The next batch in order, or nothing at the end of the epoch. Rethrows a worker's error.
   std::optional<Batch> next();
 
@@ -64,7 +73,7 @@ class Loader {
   int64_t epoch_;
   LoaderOptions options_;
   std::vector<SampleRef> samples_;
-  int64_t batches_ = 0;
+  int64_t batches_ = 0, first_step_ = 0;
 
   std::mutex mutex_;
   std::condition_variable ready_, room_;

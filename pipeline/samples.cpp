@@ -47,6 +47,10 @@ bool SampleGrid::wants(int64_t position) const {
   return std::find(positions_.begin(), positions_.end(), position) != positions_.end();
 }
 
+bool SampleGrid::has(int64_t position) const {
+  return std::any_of(rows_.begin(), rows_.end(), [&](const Row& r) { return r.position == position; });
+}
+
 void SampleGrid::add(int64_t position, const Batch& batch, const std::vector<uint8_t>& prediction) {
   const int64_t c = batch.input.shape()[1], h = batch.input.shape()[2], w = batch.input.shape()[3];
   const int64_t step = std::max<int64_t>(1, (std::max(h, w) + 255) / 256);

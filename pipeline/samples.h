@@ -23,6 +23,8 @@ class SampleGrid {
   // Up to `count` positions of `validation` (a validation dataset, epoch order = positives()).
   SampleGrid(const Dataset& validation, int count = 6);
   bool wants(int64_t position) const;
+  const std::vector<int64_t>& positions() const { return positions_; }
+  bool has(int64_t position) const;  // a row for `position` was added since clear()
   // Sample 0 of `batch` is the one at `position`; `prediction` its predicted_mask.
   void add(int64_t position, const Batch& batch, const std::vector<uint8_t>& prediction);
   // One PNG of every added row, in position order (tiles at most 256 pixels high: larger slices are

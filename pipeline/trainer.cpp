@@ -13,9 +13,11 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "layers/loss.h"
+#include "layers/norm.h"
 #include "models/unet.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/dataset.h"
+#include "pipeline/grad_reducer.h"
 #include "pipeline/json.h"
 #include "pipeline/loader.h"
 #include "pipeline/run_folder.h"
@@ -134,13 +136,37 @@ std::string resolve_init(const Setup& s, const TrainOptions& o, const std::strin
   return init;
 }
 
+// Every rank must run the same job: rank 0's description of it is compared with each rank's own.
+void check_same_job(Communicator& comm, const Setup& setup, const TrainOptions& o, const std::string& store,
+                    const std::string& save) {
+  std::ostringstream d;
+  for (const SetupEntry& e : setup.entries()) d << e.section << "." << e.key << "=" << e.value.str() << "\n";
+  d << "store=" << fs::absolute(store).string() << "\nsave=" << fs::absolute(save).string() << "\nresume="
+    << o.resume << "\ninit=" << o.init << "\nepochs=" << o.epochs << "\nmax_steps=" << o.max_steps
+    << "\nsync_bn=" << o.sync_bn << "\nbucket_mb=" << o.bucket_mb << "\nno_date=" << o.no_date << "\n";
+  const std::string mine = d.str();
+  std::string lead = mine;
+  comm.broadcast_host(lead, 0);
+  if (lead == mine) return;
+  size_t at = 0;
+  while (at < mine.size() && at < lead.size() && mine[at] == lead[at]) ++at;
+  const size_t line = mine.rfind('\n', at == 0 ? 0 : at - 1);
+  const size_t from = line == std::string::npos ? 0 : line + 1;
+  LITS_THROW("rank " << comm.rank() << " was started with another job than rank 0: its '"
+                     << mine.substr(from, mine.find('\n', from) - from) << "' differs from rank 0's");
+}
+
 }  // namespace
 
 TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
                       const std::function<void(const TrainEvent&)>& on_event, const std::atomic<bool>* stop) {
   const auto t_start = Clock::now();
+  // Data parallel (also with a communicator of one rank: the same results as without, by another path).
+  Communicator* comm = options.comm;
+  const int rank = comm != nullptr ? comm->rank() : 0, ranks = comm != nullptr ? comm->size() : 1;
+  const bool lead = rank == 0;  // writes the run folder and reports
   auto emit = [&](TrainEvent e) {
-    if (on_event) on_event(e);
+    if (on_event && lead) on_event(e);
   };
   auto message = [&](const std::string& text) {
     TrainEvent e;
@@ -149,10 +175,18 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
   };
   Setup setup = setup_in;
   const Device device = parse_device(options.device);
+  LITS_CHECK(comm == nullptr || comm->device() == device,
+             "training on " << device.str() << " with a " << comm->name() << " communicator on " << comm->device().str());
+  LITS_CHECK(options.bucket_mb >= 1, "bucket size " << options.bucket_mb << " MiB (expected 1 or more)");
   const DataTask task = parse_data_task(setup.at("data").as_string("data"));
 
   // ---- folders ----
   std::string store_dir = options.data;
+  if (store_dir.empty() && !options.resume.empty()) {
+    // A resumed run reads the store it was started on (config.json), unless --data says otherwise.
+    const Json j = read_json_file((fs::path(options.resume) / "config.json").string());
+    if (const Json* st = j.find("store"); st != nullptr && st->kind == Json::Kind::kString) store_dir = st->text;
+  }
   if (store_dir.empty()) {
     const std::string tp = string_or(setup, "Training_Path", "");
     LITS_CHECK(!is_placeholder(tp),
@@ -177,6 +211,7 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     message("note: a lesion run without initialization trains the Baseline network (as the reference does)");
   }
   const TrainPlan plan = make_train_plan(setup, options.epochs);
+  if (comm != nullptr) check_same_job(*comm, setup, options, store_dir, save_parent);
 
   // ---- data ----
   const SliceStore store(store_dir);
@@ -237,7 +272,7 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     gen.set_state(state.rng_seed, state.rng_offset);
     message("resuming " + run_dir + " at epoch " + std::to_string(state.epoch) +
             (state.batch ? ", batch " + std::to_string(state.batch) : ""));
-  } else {
+  } else if (lead) {
     const std::time_t now = std::time(nullptr);
     std::tm local{};
     localtime_r(&now, &local);
@@ -251,6 +286,26 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     write_parameters_txt(run_dir, setup);
   }
   state.schedule = plan.schedule.str();
+  std::unique_ptr<GradReducer> reducer;
+  if (comm != nullptr) {
+    if (options.resume.empty()) comm->broadcast_host(run_dir, 0);
+    // Every rank starts from rank 0's weights and statistics; dropout masks differ between ranks.
+    for (const auto& [n, t] : net.named_parameters()) comm->broadcast(t, 0);
+    for (const auto& [n, t] : net.named_buffers()) comm->broadcast(t, 0);
+    if (rank > 0) gen.set_state(gen.seed() ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(rank)), gen.offset());
+    int norms = 0;
+    if (options.sync_bn)
+      net.for_each_module([&](Module& m) {
+        if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) {
+          bn->set_sync(comm);
+          ++norms;
+        }
+      });
+    if (options.sync_bn && norms == 0) message("note: --sync-bn has no effect: the network has no BatchNorm layers");
+    std::vector<Tensor> params;
+    for (const auto& [n, t] : net.named_parameters()) params.push_back(t);
+    reducer = std::make_unique<GradReducer>(params, *comm, options.bucket_mb << 20);
+  }
 
   const int workers =
       options.threads >= 0 ? options.threads
@@ -266,6 +321,10 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
       << plan.batch << ", crop " << plan.data.crop_height << " x " << plan.data.crop_width << ", augmentation "
       << plan.data.augment.str() << ", " << plan.schedule.str() << ", L2 " << plan.adam.weight_decay << ", " << workers
       << " loader thread" << (workers == 1 ? "" : "s");
+    if (comm != nullptr)
+      d << "\n  data parallel: " << ranks << " ranks (" << comm->name() << "), global batch " << plan.batch * ranks
+        << ", " << reducer->buckets() << " gradient bucket" << (reducer->buckets() == 1 ? "" : "s") << ", "
+        << (options.sync_bn ? "synchronized" : "per-rank") << " BatchNorm statistics";
     TrainEvent e;
     e.kind = TrainEvent::Kind::kStart;
     e.text = d.str();
@@ -281,14 +340,17 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
   lo.threads = workers;
   lo.prefetch = std::max(2, 2 * workers);
   lo.pin_memory = device.is_cuda();
-  const int64_t batches_per_epoch = (train_set.size() + plan.batch - 1) / plan.batch;
+  lo.shards = ranks;
+  lo.shard = rank;
+  const int64_t global_batch = plan.batch * ranks;
+  const int64_t batches_per_epoch = (train_set.size() + global_batch - 1) / global_batch;
   SampleGrid samples(val_set);
 
   auto save_latest = [&]() {
     state.step = adam.steps();
     state.rng_seed = gen.seed();
     state.rng_offset = gen.offset();
-    save_checkpoint((fs::path(run_dir) / "checkpoint_latest").string(), net, adam, state);
+    if (lead) save_checkpoint((fs::path(run_dir) / "checkpoint_latest").string(), net, adam, state);
   };
 
   while (state.epoch < plan.epochs) {
@@ -298,36 +360,72 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     const double epoch_seconds_before = state.epoch_seconds;
     // ---- training ----
     net.train();
-    lo.first_batch = state.batch;
+    lo.first_sample = state.epoch_samples;
     {
       Loader loader(train_set, epoch, lo);
       const auto train_t0 = Clock::now();
       const double train_before = state.epoch_train_seconds;
       while (std::optional<Batch> b = loader.next()) {
-        const Tensor x = b->input.to(device), t = b->target.to(device);
-        const Tensor w = b->weightmap.defined() ? b->weightmap.to(device) : Tensor();
-        const UNetOutput out = net.run(x);
-        const Tensor loss = deep_supervision_loss(plan.loss, out.out, out.aux, t, w, plan.loss_options);
-        const double loss_value = loss.item();
-        LITS_CHECK(std::isfinite(loss_value), "the training loss became "
-                                                  << loss_value << " at epoch " << epoch << ", batch " << b->index
-                                                  << " (step " << adam.steps() + 1
-                                                  << "); stopped, the last checkpoint in '" << run_dir << "' is kept");
+        // Synchronized BatchNorm needs a sample on every rank; a last step with fewer is left out by all.
+        const bool skip = options.sync_bn && comm != nullptr && b->step_samples < ranks;
+        double loss_value = 0.0;  // mean over this rank's samples
+        Overlap overlap;
         net.zero_grad();
-        loss.backward();
-        adam.step(lr);
+        if (reducer) reducer->begin();
+        if (b->size() > 0 && !skip) {
+          const Tensor x = b->input.to(device), t = b->target.to(device);
+          const Tensor w = b->weightmap.defined() ? b->weightmap.to(device) : Tensor();
+          const UNetOutput out = net.run(x);
+          const Tensor loss = deep_supervision_loss(plan.loss, out.out, out.aux, t, w, plan.loss_options);
+          loss_value = loss.item();
+          if (comm == nullptr) {
+            loss.backward();
+          } else {
+            // Weighted by this rank's share of the step, the sum over ranks is the global batch's gradient.
+            const double share = static_cast<double>(b->size()) / static_cast<double>(b->step_samples);
+            loss.backward(Tensor::full(loss.shape(), share, loss.dtype(), loss.device()));
+          }
+          const Tensor host_out = out.out.detach().to(Device::cpu());
+          for (int64_t s = 0; s < host_out.shape()[0]; ++s) overlap += overlap_of(host_out, b->target, Tensor(), s);
+        }
+        if (reducer) reducer->finish();
+        bool stop_now =
+            (stop != nullptr && stop->load()) || (options.max_steps >= 0 && steps_this_call + 1 >= options.max_steps);
+        double step_loss = loss_value;
+        if (comm != nullptr) {
+          // One small reduction per step: the global mean loss, the pooled overlap, and any rank's stop.
+          std::vector<double> v{loss_value * static_cast<double>(b->size()), static_cast<double>(overlap.both),
+                                static_cast<double>(overlap.pred), static_cast<double>(overlap.truth),
+                                stop_now ? 1.0 : 0.0};
+          comm->all_reduce_host(v);
+          step_loss = v[0] / static_cast<double>(std::max<int64_t>(b->step_samples, 1));
+          overlap.both = static_cast<int64_t>(v[1]);
+          overlap.pred = static_cast<int64_t>(v[2]);
+          overlap.truth = static_cast<int64_t>(v[3]);
+          stop_now = v[4] > 0.0;
+        }
+        if (skip) {
+          message("a last step of " + std::to_string(b->step_samples) + " samples for " + std::to_string(ranks) +
+                  " ranks is left out (synchronized BatchNorm needs a sample on every rank)");
+        } else {
+          LITS_CHECK(std::isfinite(step_loss), "the training loss became "
+                                                   << step_loss << " at epoch " << epoch << ", batch " << b->index
+                                                   << " (step " << adam.steps() + 1
+                                                   << "); stopped, the last checkpoint in '" << run_dir
+                                                   << "' is kept");
+          adam.step(lr);
+        }
         // Training metrics: the reference's pooled Dice over chunks of verbose_idx steps.
-        const Tensor host_out = out.out.detach().to(Device::cpu());
-        for (int64_t s = 0; s < host_out.shape()[0]; ++s) state.chunk += overlap_of(host_out, b->target, Tensor(), s);
+        state.chunk += overlap;
         if (++state.chunk_steps == plan.verbose_idx) {
           state.chunk_dices.push_back(reference_dice(state.chunk));
           state.chunk = Overlap{};
           state.chunk_steps = 0;
         }
-        state.loss_sum += loss_value;
+        state.loss_sum += step_loss;
         ++state.loss_count;
         state.batch = b->index + 1;
-        state.epoch_samples += b->input.shape()[0];
+        state.epoch_samples += b->step_samples;
         state.epoch_train_seconds = train_before + since(train_t0);
         ++steps_this_call;
 
@@ -344,18 +442,16 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
         // The rest of this epoch's training, then whole epochs (validation included) at the pace of the finished
         // ones, or at this epoch's training pace before any has finished.
         const double per_sample = 1.0 / std::max(e.samples_per_s, 1e-9);
-        double epoch_cost = static_cast<double>(batches_per_epoch * plan.batch) * per_sample;
+        double epoch_cost = static_cast<double>(batches_per_epoch * global_batch) * per_sample;
         if (!state.rows.empty()) {
           epoch_cost = 0.0;
           for (const EpochRow& r : state.rows) epoch_cost += r.seconds / static_cast<double>(state.rows.size());
         }
-        e.eta_seconds = static_cast<double>((batches_per_epoch - state.batch) * plan.batch) * per_sample +
+        e.eta_seconds = static_cast<double>((batches_per_epoch - state.batch) * global_batch) * per_sample +
                         static_cast<double>(plan.epochs - epoch - 1) * epoch_cost;
         emit(e);
 
-        const bool stop_now =
-            (stop != nullptr && stop->load()) || (options.max_steps >= 0 && steps_this_call >= options.max_steps);
-        if (stop_now && state.batch < batches_per_epoch) {
+        if (stop_now && state.epoch_samples < train_set.size()) {
           state.epoch_seconds = epoch_seconds_before + since(epoch_t0);
           state.train_seconds += since(epoch_t0);
           save_latest();
@@ -379,23 +475,57 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     std::vector<double> ref_dices, case_dices;
     {
       NoGradGuard no_grad;
+      // Every rank validates rank 0's model (the one checkpointed): per-rank BatchNorm statistics differ.
+      if (comm != nullptr)
+        for (const auto& [n, t] : net.named_buffers()) comm->broadcast(t, 0);
+      // Ranks take turns at the slices; the overlaps are pooled per volume, then summed over ranks.
+      std::vector<int32_t> volumes;  // validation volumes in order
+      for (const SampleRef& r : val_set.epoch_samples(epoch))
+        if (volumes.empty() || volumes.back() != r.volume) volumes.push_back(r.volume);
+      std::vector<double> pooled(3 * volumes.size(), 0.0);
       LoaderOptions vo = lo;
       vo.batch_size = 1;
-      vo.first_batch = 0;
-      Loader loader(val_set, epoch, vo);
-      Overlap volume;
+      vo.first_sample = 0;
       samples.clear();
-      while (std::optional<Batch> b = loader.next()) {
-        const Tensor host_out = net.run(b->input.to(device)).out.to(Device::cpu());
-        const Tensor liver = plan.task == DataTask::kLesion ? b->liver : Tensor();
-        volume += overlap_of(host_out, b->target, liver, 0);
-        if (samples.wants(b->index))
-          samples.add(b->index, *b, predicted_mask(host_out, 0, liver.defined() ? liver.data<uint8_t>() : nullptr));
-        if (b->last_of_volume[0]) {
-          ref_dices.push_back(reference_dice(volume));
-          case_dices.push_back(case_dice(volume));
-          volume = Overlap{};
+      auto validate = [&](const Batch& b, bool count) {
+        const Tensor host_out = net.run(b.input.to(device)).out.to(Device::cpu());
+        const Tensor liver = plan.task == DataTask::kLesion ? b.liver : Tensor();
+        if (count) {
+          const Overlap o = overlap_of(host_out, b.target, liver, 0);
+          const size_t v = static_cast<size_t>(
+              std::find(volumes.begin(), volumes.end(), b.samples[0].volume) - volumes.begin());
+          pooled[3 * v] += static_cast<double>(o.both);
+          pooled[3 * v + 1] += static_cast<double>(o.pred);
+          pooled[3 * v + 2] += static_cast<double>(o.truth);
         }
+        if (lead && samples.wants(b.first))
+          samples.add(b.first, b, predicted_mask(host_out, 0, liver.defined() ? liver.data<uint8_t>() : nullptr));
+      };
+      {
+        Loader loader(val_set, epoch, vo);
+        while (std::optional<Batch> b = loader.next())
+          if (b->size() > 0) validate(*b, true);
+      }
+      if (comm != nullptr) comm->all_reduce_host(pooled);
+      // Rank 0's sample images show slices other ranks validated: it runs those few again.
+      if (lead && comm != nullptr)
+        for (const int64_t position : samples.positions())
+          if (!samples.has(position)) {
+            LoaderOptions one = vo;
+            one.shards = 1;
+            one.shard = 0;
+            one.threads = 0;
+            one.first_sample = position;
+            Loader loader(val_set, epoch, one);
+            validate(*loader.next(), false);
+          }
+      for (size_t v = 0; v < volumes.size(); ++v) {
+        Overlap volume;
+        volume.both = static_cast<int64_t>(pooled[3 * v]);
+        volume.pred = static_cast<int64_t>(pooled[3 * v + 1]);
+        volume.truth = static_cast<int64_t>(pooled[3 * v + 2]);
+        ref_dices.push_back(reference_dice(volume));
+        case_dices.push_back(case_dice(volume));
       }
     }
     EpochRow row;
@@ -429,12 +559,14 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     state.step = adam.steps();
     state.rng_seed = gen.seed();
     state.rng_offset = gen.offset();
-    if (best) save_checkpoint((fs::path(run_dir) / "checkpoint_best").string(), net, adam, state);
     save_latest();
-    write_log_csv(run_dir, state.rows);
-    write_training_plot(run_dir, state.rows);
-    samples.write((fs::path(run_dir) / "samples_latest.png").string());
-    if (best) samples.write((fs::path(run_dir) / "samples_best.png").string());
+    if (lead) {
+      if (best) save_checkpoint((fs::path(run_dir) / "checkpoint_best").string(), net, adam, state);
+      write_log_csv(run_dir, state.rows);
+      write_training_plot(run_dir, state.rows);
+      samples.write((fs::path(run_dir) / "samples_latest.png").string());
+      if (best) samples.write((fs::path(run_dir) / "samples_best.png").string());
+    }
 
     TrainEvent e;
     e.kind = TrainEvent::Kind::kEpochEnd;
@@ -449,7 +581,14 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     e.lr = lr;
     e.best = best;
     emit(e);
-    if ((stop != nullptr && stop->load()) || (options.max_steps >= 0 && steps_this_call >= options.max_steps)) {
+    bool stop_after_epoch =
+        (stop != nullptr && stop->load()) || (options.max_steps >= 0 && steps_this_call >= options.max_steps);
+    if (comm != nullptr) {
+      std::vector<double> any{stop_after_epoch ? 1.0 : 0.0};
+      comm->all_reduce_host(any);
+      stop_after_epoch = any[0] > 0.0;
+    }
+    if (stop_after_epoch) {
       report.stopped = state.epoch < plan.epochs;  // the checkpoint is already written
       if (report.stopped) break;
     }

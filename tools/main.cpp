@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
       "The reference pipeline's setup files and UNet (`info`, `graph`), phantom CT (`synth`), the slice store\n"
       "(`convert`), training (`train`), inference (`segment`, `submit`), the LiTS metrics (`evaluate`),\n"
       "benchmarks (`bench ops|loader|train|infer`), and `demo`: all of it end to end on phantom CT.\n"
-      "Multi-GPU training is not there yet."};
+      "Multi-GPU and multi-process training: `mpirun -np N lits train ...` (NCCL on GPUs, MPI on CPUs)."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
@@ -213,6 +213,19 @@ int main(int argc, char** argv) {
       ->add_option("--threads", train.train.threads,
                    "Loader worker threads (default: 1 on the CPU, min(num_workers, cores) on CUDA)")
       ->check(CLI::NonNegativeNumber);
+  train_cmd->add_option("--max-steps", train.train.max_steps,
+                        "Stop after this many steps, writing checkpoint_latest (as on SIGINT); resume later");
+  train_cmd->add_flag("--sync-bn", train.train.sync_bn,
+                      "Under mpirun: BatchNorm statistics over all ranks' samples (default: each rank's own batch)");
+  train_cmd->add_option("--bucket-mb", train.train.bucket_mb, "Under mpirun: gradient all-reduce bucket size, MiB")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  train_cmd->footer(
+      "Data parallel: start one process per GPU (or per CPU socket) with an MPI launcher, e.g.\n"
+      "  mpirun -np 4 lits train --setup Setup_Small_Liver.txt --data STORE --device cuda\n"
+      "  srun --ntasks-per-node=4 --gpus-per-node=4 --mpi=pmix lits train ...   (Slurm)\n"
+      "batch_size is per rank (a step trains ranks x batch_size samples); rank i uses GPU (local rank i) mod GPUs;\n"
+      "only rank 0 writes the run folder. A checkpoint resumes with any number of ranks.");
 
   GraphOptions graph;
   CLI::App* graph_cmd = app.add_subcommand(

@@ -1,6 +1,8 @@
 // `lits train`: every run of a setup file in turn (pipeline/trainer.h), with a progress line that updates in
 // place on a terminal (plain lines when piped), one summary line per epoch, and SIGINT / SIGTERM handled:
 // the step in progress finishes, checkpoint_latest is written, and `--resume RUN_DIR` continues from it.
+// Under an MPI launcher each process is one rank of a data-parallel job (pipeline/distributed.h): rank 0
+// prints, and a rank that fails ends the whole job with its error instead of leaving the others waiting.
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "pipeline/distributed.h"
 #include "pipeline/run_folder.h"
 #include "pipeline/trainer.h"
 #include "tools/commands.h"
@@ -41,7 +44,23 @@ std::string duration_text(double s) {
 
 }  // namespace
 
-int run_train(const TrainCommandOptions& options) {
+static int train_runs(const TrainCommandOptions& options, bool quiet);
+
+int run_train(const TrainCommandOptions& options_in) {
+  TrainCommandOptions options = options_in;
+  DistributedJob job = start_distributed(options.train.device);
+  if (job.comm == nullptr) return train_runs(options, false);
+  options.train.device = job.device.str();
+  options.train.comm = job.comm.get();
+  try {
+    return train_runs(options, job.comm->rank() != 0);
+  } catch (const std::exception& e) {
+    job.comm->abort(std::string("error: ") + e.what());
+  }
+  return 1;  // not reached: abort ends the job
+}
+
+static int train_runs(const TrainCommandOptions& options, bool quiet) {
   std::vector<Setup> runs;
   if (!options.train.resume.empty()) {
     runs.push_back(read_run_setup(options.train.resume));
@@ -57,10 +76,11 @@ int run_train(const TrainCommandOptions& options) {
 
   const bool tty = ::isatty(::fileno(stdout)) != 0;
   for (size_t r = 0; r < runs.size(); ++r) {
-    if (runs.size() > 1) std::printf("=== run %zu of %zu ===\n", r + 1, runs.size());
+    if (runs.size() > 1 && !quiet) std::printf("=== run %zu of %zu ===\n", r + 1, runs.size());
     int64_t print_every = 1;
     size_t line_width = 0;
     auto on_event = [&](const TrainEvent& e) {
+      if (quiet) return;
       switch (e.kind) {
         case TrainEvent::Kind::kStart: std::printf("train: %s\n", e.text.c_str()); break;
         case TrainEvent::Kind::kMessage:
@@ -98,12 +118,17 @@ int run_train(const TrainCommandOptions& options) {
     };
     const TrainReport rep = train_run(runs[r], options.train, on_event, &g_stop);
     if (line_width) std::printf("\n");
+    if (quiet) {
+      if (rep.stopped) return g_signal.load() ? 128 + g_signal.load() : 0;
+      continue;
+    }
     if (rep.stopped) {
       std::printf(
-          "train: stopped%s after step %lld; checkpoint_latest is written. Continue with:\n  lits train "
+          "train: stopped%s after step %lld; checkpoint_latest is written. Continue with:\n  %slits train "
           "--resume %s\n",
           g_signal.load() == SIGTERM ? " by SIGTERM" : (g_signal.load() == SIGINT ? " by SIGINT" : ""),
-          static_cast<long long>(rep.steps), rep.run_dir.c_str());
+          static_cast<long long>(rep.steps), options.train.comm != nullptr ? "mpirun -np N " : "",
+          rep.run_dir.c_str());
       return g_signal.load() ? 128 + g_signal.load() : 0;
     }
     std::printf("train: %lld epochs in %s; best validation Dice %.4f (epoch %lld); run folder %s\n",

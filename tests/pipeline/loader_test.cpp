@@ -85,14 +85,71 @@ TEST_F(LoaderTest, DropLastAndResumeInsideAnEpoch) {
   o.drop_last = true;
   EXPECT_EQ(all_batches(ds, 0, o).size(), 4u);
   o.drop_last = false;
-  o.first_batch = 3;
+  o.first_sample = 21;
   const std::vector<Batch> tail = all_batches(ds, 0, o);
   ASSERT_EQ(tail.size(), 2u);
   EXPECT_EQ(tail[0].index, 3);
+  EXPECT_EQ(tail[0].first, 21);
   EXPECT_TRUE(same_bytes(tail[0].input, full[3].input));
   EXPECT_TRUE(same_bytes(tail[1].target, full[4].target));
-  o.first_batch = 6;
-  expect_contains(error_of([&] { Loader(ds, 0, o); }), {"first batch 6", "5 batches"});
+  o.first_sample = 33;
+  expect_contains(error_of([&] { Loader(ds, 0, o); }), {"first sample 33", "32 samples"});
+}
+
+// Shards of a data-parallel job: N shards of batch B see, step by step, exactly the samples (and bytes) of
+// one loader of batch N * B, also from a resume position that is not a multiple of the global batch, and
+// a last partial step is split evenly (a shard may get nothing).
+TEST_F(LoaderTest, ShardsSplitEachGlobalBatchOfOneLoader) {
+  const Dataset ds(*store_, {"volume-0", "volume-1"}, training_options(), DatasetRole::kTraining);
+  for (const int64_t start : {int64_t{0}, int64_t{5}}) {
+    LoaderOptions one;
+    one.batch_size = 9;
+    one.threads = 1;
+    one.first_sample = start;
+    const std::vector<Batch> whole = all_batches(ds, 2, one);
+    std::vector<std::vector<Batch>> parts;
+    for (int r = 0; r < 3; ++r) {
+      LoaderOptions o = one;
+      o.batch_size = 3;
+      o.shards = 3;
+      o.shard = r;
+      o.threads = r % 2;
+      parts.push_back(all_batches(ds, 2, o));
+      ASSERT_EQ(parts.back().size(), whole.size()) << "start " << start;
+    }
+    for (size_t k = 0; k < whole.size(); ++k) {
+      std::vector<SampleRef> joined;
+      std::vector<float> bytes;
+      for (int r = 0; r < 3; ++r) {
+        const Batch& b = parts[static_cast<size_t>(r)][k];
+        EXPECT_EQ(b.step_samples, whole[k].size());
+        joined.insert(joined.end(), b.samples.begin(), b.samples.end());
+        if (b.size() > 0) {
+          const std::vector<double> v = b.input.to_vector();
+          bytes.insert(bytes.end(), v.begin(), v.end());
+        }
+      }
+      ASSERT_EQ(joined.size(), whole[k].samples.size()) << "step " << k;
+      for (size_t i = 0; i < joined.size(); ++i) {
+        EXPECT_EQ(joined[i].volume, whole[k].samples[i].volume);
+        EXPECT_EQ(joined[i].slice, whole[k].samples[i].slice);
+      }
+      const std::vector<double> ref = whole[k].input.to_vector();
+      ASSERT_EQ(bytes.size(), ref.size());
+      for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(bytes[i], static_cast<float>(ref[i])) << "step " << k;
+    }
+    // 32 - start samples in global batches of 9: the last step holds 5 (start 0) or 0 + 9 * 3 = 27 (start 5).
+    const Batch& last0 = parts[0].back();
+    EXPECT_EQ(last0.step_samples, start == 0 ? 5 : 9);
+    if (start == 0) {
+      EXPECT_EQ(parts[0].back().size() + parts[1].back().size() + parts[2].back().size(), 5);
+      EXPECT_EQ(parts[1].back().size(), 2);  // 5 split as 1, 2, 2
+    }
+  }
+  LoaderOptions bad;
+  bad.shards = 2;
+  bad.shard = 2;
+  expect_contains(error_of([&] { Loader(ds, 0, bad); }), {"shard 2 of 2"});
 }
 
 TEST_F(LoaderTest, ValidationBatchesFlagTheLastSliceOfEachVolume) {

@@ -1,0 +1,135 @@
+// The data-parallel training path inside one process: with a communicator of one rank (local on the CPU,
+// NCCL on a GPU) train_run takes the path of a multi-rank job (rank 0's broadcast, the weighted backward,
+// bucketed gradient reduction, per-step metric reduction, sharded validation) and must give the weights of
+// the plain path. On the CPU they are bit-identical (synchronized BatchNorm, composed of other ops, to
+// rounding). The NCCL part runs where a GPU is (tools/gpu-check.sh).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "engine/comm.h"
+#include "engine/device.h"
+#include "pipeline/checkpoint.h"
+#include "pipeline/distributed.h"
+#include "pipeline/grad_reducer.h"
+#include "pipeline/trainer.h"
+#include "tests/support/errors.h"
+#include "tests/support/store.h"
+#include "tests/support/tensors.h"
+#include "tests/support/tiny_run.h"
+
+namespace lits::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DataParallel : public PhantomStore {
+ protected:
+  void SetUp() override { make_store(); }
+  TrainOptions options(const std::string& save, const std::string& device) const {
+    TrainOptions o;
+    o.data = store_dir();
+    o.save = (dir_ / save).string();
+    o.device = device;
+    o.no_date = true;
+    o.threads = 1;
+    o.max_steps = 30;  // into the second epoch: one validation, a resume point inside an epoch
+    return o;
+  }
+  // Weights (and buffers) after training the tiny setup without and with `comm`; returns the largest difference.
+  double compare(const std::string& device, Communicator& comm, bool batchnorm, bool sync_bn, bool exact) {
+    lits::Setup s = tiny_setup();
+    s.set("Network", "use_batchnorm", Value::boolean(batchnorm));
+    const std::string tag = std::string(batchnorm ? "_bn" : "_gn") + (sync_bn ? "_sync" : "");
+    const TrainReport plain = train_run(s, options("plain" + tag, device));
+    TrainOptions o = options("comm" + tag, device);
+    o.comm = &comm;
+    o.sync_bn = sync_bn;
+    o.bucket_mb = 1;
+    const TrainReport parallel = train_run(s, o);
+    EXPECT_EQ(plain.steps, 30);
+    EXPECT_EQ(parallel.steps, 30);
+    const LoadedCheckpoint a = load_checkpoint(plain.run_dir + "/checkpoint_latest");
+    const LoadedCheckpoint b = load_checkpoint(parallel.run_dir + "/checkpoint_latest");
+    EXPECT_EQ(a.state.rows.size(), 1u);
+    if (exact) {
+      EXPECT_EQ(a.state.loss_sum, b.state.loss_sum);
+      EXPECT_EQ(a.state.rows.at(0).val_dice, b.state.rows.at(0).val_dice);
+    } else {
+      EXPECT_NEAR(a.state.loss_sum, b.state.loss_sum, 1e-4 * std::abs(a.state.loss_sum));
+      EXPECT_NEAR(a.state.rows.at(0).val_dice, b.state.rows.at(0).val_dice, 1e-3);
+    }
+    double largest = 0.0;
+    for (size_t i = 0; i < a.model.size(); ++i) {
+      const std::vector<double> va = a.model[i].second.to_vector(), vb = b.model[i].second.to_vector();
+      for (size_t k = 0; k < va.size(); ++k) largest = std::max(largest, std::abs(va[k] - vb[k]));
+    }
+    return largest;
+  }
+};
+
+TEST_F(DataParallel, OneRankJobOnTheCpuIsBitIdenticalToThePlainPath) {
+  LocalCommunicator comm;
+  EXPECT_EQ(compare("cpu", comm, false, false, true), 0.0) << "GroupNorm";
+  EXPECT_EQ(compare("cpu", comm, true, false, true), 0.0) << "BatchNorm with each rank's statistics";
+  // Synchronized BatchNorm is composed of other ops than the fused batch_norm: equal up to rounding (which
+  // Adam can amplify in a weight whose gradient is nearly zero, hence the lr-sized bound).
+  EXPECT_LT(compare("cpu", comm, true, true, false), 3e-3) << "BatchNorm synchronized over one rank";
+}
+
+// The reducer on one rank: gradients come back as they were, every bucket started during the backward
+// pass (the hooks fire as gradients complete), and a parameter without a gradient keeps none.
+TEST(GradReducer, OneRankLeavesGradientsAndStartsBucketsDuringBackward) {
+  LocalCommunicator comm;
+  const Tensor a = randn({64}, 1, DType::kFloat32, true), b = randn({64}, 2, DType::kFloat32, true);
+  const Tensor unused = randn({8}, 3, DType::kFloat32, true);
+  GradReducer reducer({a, b, unused}, comm, 256);  // 64 floats per bucket: one parameter each
+  EXPECT_EQ(reducer.buckets(), 3);
+  reducer.begin();
+  sum(a * b).backward();
+  EXPECT_EQ(reducer.overlapped(), 0) << "bucket 0 holds `unused`, which gets no gradient: nothing may start early";
+  reducer.finish();
+  EXPECT_EQ(a.grad().to_vector(), b.to_vector());
+  EXPECT_EQ(b.grad().to_vector(), a.to_vector());
+  EXPECT_FALSE(unused.grad().defined());
+  GradReducer ordered({unused, a, b}, comm, 256);  // reverse order: b's bucket first
+  a.zero_grad();
+  b.zero_grad();
+  ordered.begin();
+  sum(a * b).backward();
+  EXPECT_EQ(ordered.overlapped(), 2) << "b's and a's buckets start during backward, unused's waits for finish()";
+  ordered.finish();
+  EXPECT_EQ(a.grad().to_vector(), b.to_vector());
+  expect_contains(error_of([&] { GradReducer({Tensor::zeros({2})}, comm); }), {"parameter 0", "leaves requiring grad"});
+}
+
+// NCCL with one rank (its unique id made locally): the collectives, the reducer on the GPU, and a training
+// run through the data-parallel path against the plain one on the same GPU.
+TEST_F(DataParallel, NcclOneRankOnTheGpu) {
+  if (!built_with_nccl()) GTEST_SKIP() << "this build has no NCCL";
+  if (!cuda_available()) GTEST_SKIP() << "no usable GPU: " << cuda_unavailable_reason();
+  const Device gpu = Device::cuda(0);
+  std::unique_ptr<Communicator> nccl = make_nccl_communicator(gpu, std::make_unique<LocalCommunicator>());
+  EXPECT_EQ(nccl->name(), "nccl");
+  EXPECT_EQ(nccl->size(), 1);
+  const Tensor t = Tensor::from_values({1.0, -2.0, 3.5}, {3}, DType::kFloat32, gpu);
+  const int64_t ticket = nccl->all_reduce_async(t);
+  nccl->wait(ticket);
+  EXPECT_EQ(t.to_vector(), (std::vector<double>{1.0, -2.0, 3.5}));
+  nccl->broadcast(t, 0);
+  nccl->barrier();
+  std::vector<double> host{4.0, 5.0};
+  nccl->all_reduce_host(host);
+  EXPECT_EQ(host, (std::vector<double>{4.0, 5.0}));
+  std::string bytes = "unique";
+  nccl->broadcast_host(bytes, 0);
+  EXPECT_EQ(bytes, "unique");
+  const double largest = compare("cuda:0", *nccl, false, false, false);
+  // The GPU's reductions may order sums differently from run to run (atomics): a tolerance, not identity.
+  EXPECT_LT(largest, 1e-4);
+  std::printf("[ nccl     ] one-rank NCCL training path vs plain: largest weight difference %.3g\n", largest);
+}
+
+}  // namespace
+}  // namespace lits::testing
