@@ -1,16 +1,27 @@
 // `lits bench train`: training steps of a setup's network on one device, timed part by part: data (the
 // loader's batch and its upload), forward (network and loss), backward, optimizer; samples/s and the
 // device's peak memory. Without --data a temporary phantom store is made first.
+// Under mpirun each process is a rank of a data-parallel job (the reduction's wait is timed as "comm"; rank
+// 0 reports). With --ranks 1,2,... it starts those jobs itself (mpirun, OMP threads shared out) on one store
+// and reports the scaling efficiency: samples/s per rank relative to one rank.
+#include <omp.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "engine/allocator.h"
 #include "engine/cuda_context.h"
 #include "engine/error.h"
 #include "models/unet.h"
+#include "pipeline/distributed.h"
+#include "pipeline/grad_reducer.h"
+#include "pipeline/json.h"
 #include "pipeline/loader.h"
 #include "pipeline/optimizer.h"
 #include "pipeline/trainer.h"
@@ -30,23 +41,122 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The size of the temporary store: enough global batches for warm-up and timed steps on `ranks` ranks.
+int64_t store_slices(const BenchTrainOptions& o, int64_t batch, int ranks) {
+  const int64_t needed = (o.warmup + (o.quick ? 2 : o.steps) + 1) * batch * ranks;
+  return std::max<int64_t>(o.quick ? 12 : 24, (needed + 2) / 3);
+}
+
+int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
+  std::vector<int> ranks;
+  {
+    std::stringstream in(options.ranks);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      const int n = std::atoi(item.c_str());
+      LITS_CHECK(n >= 1 && n <= 1024, "bench train: --ranks '" << options.ranks << "' (expected counts like 1,2,4)");
+      ranks.push_back(n);
+    }
+  }
+  LITS_CHECK(!ranks.empty(), "bench train: --ranks is empty");
+  LITS_CHECK(built_with_mpi(), "bench train --ranks: this lits was built without MPI");
+  LITS_CHECK(mpi_launcher().empty(), "bench train --ranks starts its own MPI jobs: run it without mpirun");
+  char self[4096];
+  const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  LITS_CHECK(len > 0, "bench train --ranks: cannot find this executable (/proc/self/exe)");
+  self[len] = '\0';
+  TempStore tmp;
+  const int most = *std::max_element(ranks.begin(), ranks.end());
+  const std::string data =
+      options.data.empty() ? make_temp_phantom_store(tmp, "bench train", 3, std::max<int64_t>(plan.data.crop_height,
+                                                                                               options.quick ? 64 : 512),
+                                                      store_slices(options, plan.batch, most))
+                           : options.data;
+  const int cores = omp_get_max_threads();
+  struct Row {
+    int ranks, threads;
+    double step_ms, comm_ms, samples_per_s;
+  };
+  std::vector<Row> rows;
+  const std::filesystem::path json_dir = std::filesystem::temp_directory_path();
+  for (const int n : ranks) {
+    const int threads = std::max(1, cores / n);
+    const std::string json = (json_dir / ("lits_bench_scaling_" + std::to_string(::getpid()) + "_" +
+                                          std::to_string(n) + ".json"))
+                                 .string();
+    std::ostringstream cmd;
+    cmd << "OMP_NUM_THREADS=" << threads << " OMPI_MCA_rmaps_base_oversubscribe=1 ";
+    if (::geteuid() == 0) cmd << "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ";
+    // No core binding: OpenMPI binds each rank of a small job to one core, which would starve its threads.
+    cmd << quoted(LITS_MPIEXEC) << " --bind-to none -n " << n << " " << quoted(self) << " bench train --setup " << quoted(options.setup)
+        << (options.base.empty() ? "" : " --base " + quoted(options.base)) << " --device " << quoted(options.device)
+        << " --data " << quoted(data) << " --batch " << plan.batch << " --size " << plan.data.crop_height
+        << " --steps " << (options.quick ? 2 : options.steps) << " --warmup " << options.warmup << " --threads "
+        << options.threads << " --json " << quoted(json);
+    std::printf("\nbench train: %d rank%s x %d thread%s: %s\n", n, n == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
+                cmd.str().c_str());
+    std::fflush(stdout);
+    const int rc = std::system(cmd.str().c_str());
+    LITS_CHECK(rc == 0, "bench train: the job of " << n << " ranks failed (status " << rc << ")");
+    const Json j = read_json_file(json);
+    std::filesystem::remove(json);
+    auto num = [&](const char* key) {
+      const Json* v = j.find(key);
+      LITS_CHECK(v != nullptr, "bench train: '" << json << "' lacks " << key);
+      return v->number;
+    };
+    rows.push_back({n, threads, num("step_ms"), num("comm_ms"), num("samples_per_s")});
+  }
+  const double base = rows[0].samples_per_s / rows[0].ranks;
+  std::printf("\nscaling, %s, batch %lld per rank, %d CPU threads in all (%s):\n", options.setup.c_str(),
+              static_cast<long long>(plan.batch), cores, options.device.c_str());
+  std::printf("%6s %8s %10s %10s %12s %14s %11s\n", "ranks", "threads", "step ms", "comm ms", "samples/s",
+              "per rank /s", "efficiency");
+  for (const Row& r : rows)
+    std::printf("%6d %8d %10.1f %10.1f %12.2f %14.2f %10.1f%%\n", r.ranks, r.threads, r.step_ms, r.comm_ms,
+                r.samples_per_s, r.samples_per_s / r.ranks, 100.0 * (r.samples_per_s / r.ranks) / base);
+  std::printf("(efficiency: samples/s per rank relative to the first row; ranks share this machine's cores)\n");
+  if (!options.json.empty()) {
+    std::ofstream out(options.json);
+    LITS_CHECK(out.good(), "bench train: cannot write '" << options.json << "'");
+    out << "{\"benchmark\": \"train scaling\", \"rows\": [";
+    for (size_t i = 0; i < rows.size(); ++i)
+      out << (i ? ", " : "") << "{\"ranks\": " << rows[i].ranks << ", \"threads\": " << rows[i].threads
+          << ", \"step_ms\": " << rows[i].step_ms << ", \"samples_per_s\": " << rows[i].samples_per_s
+          << ", \"efficiency\": " << (rows[i].samples_per_s / rows[i].ranks) / base << "}";
+    out << "]}\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_bench_train(const BenchTrainOptions& options) {
   const std::vector<Setup> runs = load_runs(options.setup, options.base);
   Setup setup = runs.at(0);
-  const Device device = parse_device(options.device);
   if (options.batch > 0) setup.set("Training", "batch_size", Value::integer(options.batch));
   if (options.size > 0)
     setup.set("Training", "crop_size", Value::list({Value::integer(options.size), Value::integer(options.size)}));
   const TrainPlan plan = make_train_plan(setup);
   LITS_CHECK(plan.data.crop_height > 0, "bench train: the setup trains on whole slices; pass --size H for a crop");
+  if (!options.ranks.empty()) return run_scaling(options, plan);
 
+  DistributedJob job = start_distributed(options.device);
+  Communicator* comm = job.comm.get();
+  const Device device = job.device;
+  const int rank = comm != nullptr ? comm->rank() : 0, ranks = comm != nullptr ? comm->size() : 1;
+  const bool lead = rank == 0;
   TempStore tmp;
   const int64_t store_size = std::max<int64_t>(plan.data.crop_height, options.quick ? 64 : 512);
-  const std::string dir = options.data.empty()
-                              ? make_temp_phantom_store(tmp, "bench train", 3, store_size, options.quick ? 12 : 24)
-                              : options.data;
+  const std::string dir = options.data.empty() ? make_temp_phantom_store(tmp, "bench train", 3, store_size,
+                                                                         store_slices(options, plan.batch, ranks))
+                                               : options.data;
   const SliceStore store(dir);
   std::vector<std::string> volumes;
   for (int64_t v = 0; v < store.volumes(); ++v)
@@ -58,21 +168,37 @@ int run_bench_train(const BenchTrainOptions& options) {
   net.to(device);
   net.train();
   AdamOptimizer adam(net.named_parameters(), plan.adam);
+  std::unique_ptr<GradReducer> reducer;
+  if (comm != nullptr) {
+    for (const auto& [n, t] : net.named_parameters()) comm->broadcast(t, 0);
+    std::vector<Tensor> params;
+    for (const auto& [n, t] : net.named_parameters()) params.push_back(t);
+    reducer = std::make_unique<GradReducer>(params, *comm);
+  }
   LoaderOptions lo;
   lo.batch_size = plan.batch;
   lo.threads = options.threads;
   lo.pin_memory = device.is_cuda();
+  lo.shards = ranks;
+  lo.shard = rank;
+  lo.drop_last = true;  // every timed step is a full one on every rank
   Loader loader(dataset, 0, lo);
   const int64_t steps = std::min<int64_t>(options.quick ? 2 : options.steps, loader.batches() - options.warmup);
   LITS_CHECK(steps >= 1, "bench train: the store gives only " << loader.batches() << " batches");
 
-  std::printf(
-      "bench train: %s, %lld parameters, batch %lld of %d x %lld x %lld, %s, on %s; %d warm-up + %lld timed "
-      "steps\n",
-      loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()), static_cast<long long>(plan.batch),
-      plan.data.channels, static_cast<long long>(plan.data.crop_height), static_cast<long long>(plan.data.crop_width),
-      plan.data.augment.str().c_str(), device.str().c_str(), options.warmup, static_cast<long long>(steps));
-  std::vector<double> data_ms, fwd_ms, bwd_ms, opt_ms, step_ms;
+  if (lead)
+    std::printf(
+        "bench train: %s, %lld parameters, batch %lld of %d x %lld x %lld, %s, on %s%s; %d warm-up + %lld timed "
+        "steps\n",
+        loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()), static_cast<long long>(plan.batch),
+        plan.data.channels, static_cast<long long>(plan.data.crop_height),
+        static_cast<long long>(plan.data.crop_width), plan.data.augment.str().c_str(), device.str().c_str(),
+        comm != nullptr ? (" x " + std::to_string(ranks) + " ranks (" + comm->name() + ", " +
+                           std::to_string(reducer->buckets()) + " gradient buckets)")
+                              .c_str()
+                        : "",
+        options.warmup, static_cast<long long>(steps));
+  std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms;
   for (int64_t i = 0; i < options.warmup + steps; ++i) {
     if (i == options.warmup) reset_peak_bytes(device);
     const auto t0 = Clock::now();
@@ -87,9 +213,17 @@ int run_bench_train(const BenchTrainOptions& options) {
     LITS_CHECK(std::isfinite(value), "bench train: loss " << value << " at step " << i);
     const auto t2 = Clock::now();
     net.zero_grad();
-    loss.backward();
+    if (reducer) {
+      reducer->begin();
+      loss.backward(Tensor::full(loss.shape(), 1.0 / ranks, loss.dtype(), loss.device()));
+    } else {
+      loss.backward();
+    }
     cuda::synchronize(device);
     const auto t3 = Clock::now();
+    if (reducer) reducer->finish();  // what is left of the reduction after backward
+    cuda::synchronize(device);
+    const auto t3c = Clock::now();
     adam.step(plan.adam.lr);
     cuda::synchronize(device);
     const auto t4 = Clock::now();
@@ -97,25 +231,30 @@ int run_bench_train(const BenchTrainOptions& options) {
     data_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     fwd_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
     bwd_ms.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
-    opt_ms.push_back(std::chrono::duration<double, std::milli>(t4 - t3).count());
+    comm_ms.push_back(std::chrono::duration<double, std::milli>(t3c - t3).count());
+    opt_ms.push_back(std::chrono::duration<double, std::milli>(t4 - t3c).count());
     step_ms.push_back(ms_since(t0));
   }
   const double step = median(step_ms);
+  const double samples_per_s = 1e3 * static_cast<double>(plan.batch * ranks) / step;
   const AllocatorStats mem = allocator_stats(device);
-  std::printf("%10s %10s %10s %10s %10s %12s %14s\n", "data ms", "forward", "backward", "optimizer", "step ms",
-              "samples/s", "peak memory");
-  std::printf("%10.1f %10.1f %10.1f %10.1f %10.1f %12.2f %11.1f MB\n", median(data_ms), median(fwd_ms), median(bwd_ms),
-              median(opt_ms), step, 1e3 * static_cast<double>(plan.batch) / step, mem.peak_bytes / 1e6);
-  std::printf("(medians over the timed steps; %d loader thread%s; peak memory of %s tensors during the timed steps)\n",
-              options.threads, options.threads == 1 ? "" : "s", device.str().c_str());
+  if (!lead) return 0;
+  std::printf("%10s %10s %10s %10s %10s %10s %12s %14s\n", "data ms", "forward", "backward", "comm", "optimizer",
+              "step ms", "samples/s", "peak memory");
+  std::printf("%10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %12.2f %11.1f MB\n", median(data_ms), median(fwd_ms),
+              median(bwd_ms), median(comm_ms), median(opt_ms), step, samples_per_s, mem.peak_bytes / 1e6);
+  std::printf(
+      "(medians over the timed steps of rank 0; %d loader thread%s; comm: the gradient reduction's wait after "
+      "backward; samples/s of all ranks; peak memory of %s tensors during the timed steps)\n",
+      options.threads, options.threads == 1 ? "" : "s", device.str().c_str());
   if (!options.json.empty()) {
     std::ofstream out(options.json);
     LITS_CHECK(out.good(), "bench train: cannot write '" << options.json << "'");
     out << "{\"benchmark\": \"train\", \"device\": \"" << device.str() << "\", \"batch\": " << plan.batch
         << ", \"size\": " << plan.data.crop_height << ", \"data_ms\": " << median(data_ms)
         << ", \"forward_ms\": " << median(fwd_ms) << ", \"backward_ms\": " << median(bwd_ms)
-        << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step
-        << ", \"samples_per_s\": " << 1e3 * static_cast<double>(plan.batch) / step
+        << ", \"comm_ms\": " << median(comm_ms) << ", \"optimizer_ms\": " << median(opt_ms)
+        << ", \"step_ms\": " << step << ", \"ranks\": " << ranks << ", \"samples_per_s\": " << samples_per_s
         << ", \"peak_bytes\": " << mem.peak_bytes << "}\n";
   }
   return 0;

@@ -54,6 +54,7 @@ struct BenchTrainOptions {
   int threads = 2;
   bool quick = false;
   std::string json;
+  std::string ranks;  // "1,2": start mpirun jobs of these sizes and report the scaling efficiency
 };
 int run_bench_train(const BenchTrainOptions& options);
 

@@ -7,7 +7,8 @@
 #                                  into the git-ignored .gpu-deps/ (a few MB)
 #   tools/gpu-check.sh --run       on the GPU machine, with .gpu-deps/ beside the tree: configure
 #                                  (CUDA on, sm_90 only, oneDNN/BLAS off), build, run every test
-#                                  (the *CudaMatchesCpu parity tests run instead of skipping), run
+#                                  (the *CudaMatchesCpu parity tests and the one-rank NCCL training
+#                                  test run instead of skipping), run
 #                                  `lits bench ops`, `lits demo --quick`, `lits bench train` and
 #                                  `lits bench loader`; logs and JSON go to
 #                                  $OUT (else build-gpu/out/); the last lines are a summary table.
@@ -96,7 +97,7 @@ run() {
     build-gpu/tools/lits --version > "$out/version.txt" 2>&1
     cat "$out/version.txt"
     timeout 300 build-gpu/tests/lits_tests --gtest_output="json:$out/tests.json" > "$out/tests.log" 2>&1 || status_tests=$?
-    grep -E "^\[  (FAILED|PASSED|SKIPPED) |^\[ parity" "$out/tests.log" | tail -80
+    grep -E "^\[  (FAILED|PASSED|SKIPPED) |^\[ parity|^\[ nccl" "$out/tests.log" | tail -80
     timeout 120 build-gpu/tools/lits bench ops --device cuda --json "$out/bench_ops_cuda.json" > "$out/bench_ops_cuda.txt" 2>&1 || status_bench=$?
     cat "$out/bench_ops_cuda.txt"
     timeout 200 build-gpu/tools/lits demo --quick --device cuda --out build-gpu/demo > "$out/demo_cuda.txt" 2>&1 || status_demo=$?
@@ -138,6 +139,7 @@ PY
   else
     printf "%-12s %s\n" tests "not run"
   fi
+  printf "%-12s %s\n" nccl "$(grep -hE '(OK|FAILED|SKIPPED) +\] DataParallel.NcclOneRankOnTheGpu|^\[ nccl' "$out/tests.log" 2>/dev/null | paste -sd';')"
   printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
   printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && grep -E "^  (liver|lesion) |^total" "$out/demo_cuda.txt" | tr -s ' ' | paste -sd';' || echo "FAILED ($status_demo)")"
   printf "%-12s %s\n" train "$([ $status_train -eq 0 ] && tail -2 "$out/bench_train_cuda.txt" | head -1 || echo "FAILED ($status_train)")"

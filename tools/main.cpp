@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
   btrain_cmd->add_flag("--quick", bench_train.quick, "A small phantom store and 2 timed steps (smoke test)");
+  btrain_cmd->add_option("--ranks", bench_train.ranks,
+                         "Scaling: run data-parallel jobs of these rank counts (e.g. 1,2) with mpirun, the CPU "
+                         "threads shared out, and report samples/s and efficiency per rank count");
   btrain_cmd->add_option("--json", bench_train.json, "Also write the results as JSON to this file");
 
   BenchInferOptions bench_infer;
