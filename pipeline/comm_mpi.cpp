@@ -171,4 +171,12 @@ class MpiCommunicator : public Communicator {
 
 std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
 
+std::string mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(text, &len);
+  const std::string v(text, static_cast<size_t>(len));
+  return v.substr(0, v.find_first_of("\n,"));
+}
+
 }  // namespace lits

@@ -26,6 +26,7 @@ bool built_with_mpi() { return LITS_HAVE_MPI != 0; }
 bool built_with_nccl() { return LITS_HAVE_NCCL != 0; }
 
 #if !LITS_HAVE_MPI
+std::string mpi_library_version() { return "not built"; }
 std::unique_ptr<Communicator> make_mpi_communicator() {
   LITS_THROW("this lits was built without MPI (Debian: apt-get install libopenmpi-dev openmpi-bin, then "
              "reconfigure); multi-process training needs it");

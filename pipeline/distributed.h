@@ -21,6 +21,8 @@ std::string mpi_launcher();
 
 bool built_with_mpi();
 bool built_with_nccl();
+// "Open MPI v4.1.4, ..." (first line of MPI_Get_library_version; needs no MPI_Init), or "not built".
+std::string mpi_library_version();
 
 struct DistributedJob {
   std::unique_ptr<Communicator> comm;  // null for a single process

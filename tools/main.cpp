@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   train_cmd->add_flag("--no-date", train.train.no_date, "Run folder without the date (vUnet2D_<savename>)");
   train_cmd->add_option("--resume", train.train.resume,
-                        "Continue this run folder from its checkpoint_latest (its own config.json is used)");
+                        "Continue this run folder from its checkpoint_latest (its config.json: setup, and store unless --data)");
   train_cmd->add_option("--init", train.train.init,
                         "Start from this trained run folder (its architecture and checkpoint_best weights)");
   train_cmd

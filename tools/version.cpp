@@ -5,6 +5,7 @@
 #include "engine/device.h"
 #include "kernels/backends.h"
 #include "kernels/gemm.h"
+#include "pipeline/distributed.h"
 #include "tools/commands.h"
 
 namespace lits::tools {
@@ -22,6 +23,9 @@ std::string version_text() {
   s += std::string("  CPU GEMM: ") + kernels::gemm_cpu_backend() + "\n";
   s += "  oneDNN: " + kernels::onednn_info() + "\n";
   s += "  CPU threads: " + std::to_string(omp_get_max_threads()) + " (OMP_NUM_THREADS to change)\n";
+  s += "  multi-process training: MPI " + (built_with_mpi() ? mpi_library_version() : std::string("not built")) +
+       ", NCCL " + (built_with_nccl() ? "built" : "not built") +
+       (mpi_launcher().empty() ? "" : "; started by " + mpi_launcher()) + "\n";
   return s;
 }
 
