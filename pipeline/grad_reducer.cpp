@@ -7,20 +7,33 @@
 namespace lits {
 
 GradReducer::GradReducer(std::vector<Tensor> params, Communicator& comm, int64_t bucket_bytes)
-    : params_(std::move(params)), comm_(comm) {
+    : params_(std::move(params)), comm_(comm), bucket_bytes_(bucket_bytes) {
   LITS_CHECK(!params_.empty(), "gradient reducer: no parameters");
   LITS_CHECK(bucket_bytes >= 1, "gradient reducer: bucket size " << bucket_bytes << " bytes (expected 1 or more)");
   const DType dtype = params_[0].dtype();
-  bucket_of_.resize(params_.size());
-  ready_.resize(params_.size());
-  // Reverse order: the output end's parameters get their gradients first.
-  int64_t bytes = 0;
-  for (size_t k = params_.size(); k-- > 0;) {
+  for (size_t k = 0; k < params_.size(); ++k) {
     const Tensor& p = params_[k];
     LITS_CHECK(p.dtype() == dtype && p.device() == comm.device() && p.is_leaf() && p.requires_grad(),
                "gradient reducer: parameter " << k << " is " << p.str() << " (expected leaves requiring grad, "
                                               << dtype_name(dtype) << " on " << comm.device().str() << ")");
-    if (buckets_.empty() || bytes + p.nbytes() > bucket_bytes) {
+  }
+  bucket_of_.resize(params_.size());
+  ready_.resize(params_.size());
+  // Reverse order: the output end's parameters get their gradients first.
+  std::vector<size_t> order;
+  for (size_t k = params_.size(); k-- > 0;) order.push_back(k);
+  layout(order, params_.size());
+  for (size_t k = 0; k < params_.size(); ++k) params_[k].set_grad_ready_hook([this, k] { on_ready(k); });
+}
+
+void GradReducer::layout(const std::vector<size_t>& order, size_t used) {
+  buckets_.clear();
+  int64_t bytes = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const size_t k = order[i];
+    const Tensor& p = params_[k];
+    // Parameters without a gradient (from `used` on) get buckets of their own, started by finish().
+    if (buckets_.empty() || bytes + p.nbytes() > bucket_bytes_ || i == used) {
       if (buckets_.empty() || !buckets_.back().params.empty()) buckets_.emplace_back();
       bytes = 0;
     }
@@ -32,9 +45,8 @@ GradReducer::GradReducer(std::vector<Tensor> params, Communicator& comm, int64_t
   }
   for (Bucket& b : buckets_) {
     const int64_t n = b.offsets.back() + params_[b.params.back()].numel();
-    b.flat = Tensor::empty({n}, dtype, comm.device());
+    b.flat = Tensor::empty({n}, params_[0].dtype(), comm_.device());
   }
-  for (size_t k = 0; k < params_.size(); ++k) params_[k].set_grad_ready_hook([this, k] { on_ready(k); });
 }
 
 GradReducer::~GradReducer() {
@@ -104,6 +116,20 @@ void GradReducer::finish() {
     }
   }
   active_ = false;
+  if (!learned_) {
+    // After the first step: parameters no rank gave a gradient (an unused layer) would hold their
+    // bucket back until finish() every step; they move to buckets of their own at the end, so the
+    // others can start during backward. (Should one get a gradient later, its bucket still starts in
+    // finish(): late, never wrong.)
+    learned_ = true;
+    std::vector<size_t> order, unused;
+    for (size_t k = params_.size(); k-- > 0;) (had[k] != 0.0 ? order : unused).push_back(k);
+    if (!unused.empty()) {
+      const size_t used = order.size();
+      order.insert(order.end(), unused.begin(), unused.end());
+      layout(order, used);
+    }
+  }
 }
 
 }  // namespace lits

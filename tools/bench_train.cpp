@@ -194,11 +194,12 @@ int run_bench_train(const BenchTrainOptions& options) {
         plan.data.channels, static_cast<long long>(plan.data.crop_height),
         static_cast<long long>(plan.data.crop_width), plan.data.augment.str().c_str(), device.str().c_str(),
         comm != nullptr ? (" x " + std::to_string(ranks) + " ranks (" + comm->name() + ", " +
-                           std::to_string(reducer->buckets()) + " gradient buckets)")
+                           std::to_string(reducer->buckets()) + " gradient bucket" + (reducer->buckets() == 1 ? ")" : "s)"))
                               .c_str()
                         : "",
         options.warmup, static_cast<long long>(steps));
   std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms;
+  int64_t overlapped = 0;  // gradient buckets whose reduction started during the last backward pass
   for (int64_t i = 0; i < options.warmup + steps; ++i) {
     if (i == options.warmup) reset_peak_bytes(device);
     const auto t0 = Clock::now();
@@ -221,6 +222,7 @@ int run_bench_train(const BenchTrainOptions& options) {
     }
     cuda::synchronize(device);
     const auto t3 = Clock::now();
+    if (reducer) overlapped = reducer->overlapped();
     if (reducer) reducer->finish();  // what is left of the reduction after backward
     cuda::synchronize(device);
     const auto t3c = Clock::now();
@@ -247,6 +249,9 @@ int run_bench_train(const BenchTrainOptions& options) {
       "(medians over the timed steps of rank 0; %d loader thread%s; comm: the gradient reduction's wait after "
       "backward; samples/s of all ranks; peak memory of %s tensors during the timed steps)\n",
       options.threads, options.threads == 1 ? "" : "s", device.str().c_str());
+  if (reducer)
+    std::printf("(%lld of %lld gradient buckets started their all-reduce during backward)\n",
+                static_cast<long long>(overlapped), static_cast<long long>(reducer->buckets()));
   if (!options.json.empty()) {
     std::ofstream out(options.json);
     LITS_CHECK(out.good(), "bench train: cannot write '" << options.json << "'");
