@@ -2,6 +2,7 @@
 // communicators are in comm_mpi.cpp and comm_nccl.cpp, compiled when the build has them.
 #include "pipeline/distributed.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "engine/error.h"
@@ -20,6 +21,13 @@ std::string mpi_launcher() {
   if (env_set("PMIX_RANK")) return "PMIx";
   if (env_set("PMI_SIZE") || env_set("PMI_RANK")) return "PMI (MPICH / Slurm)";
   return "";
+}
+
+int mpi_job_size() {
+  if (mpi_launcher().empty()) return 1;
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+    if (env_set(name)) return std::max(1, std::atoi(std::getenv(name)));
+  return 1;
 }
 
 bool built_with_mpi() { return LITS_HAVE_MPI != 0; }

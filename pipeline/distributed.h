@@ -18,6 +18,9 @@ namespace lits {
 // The launcher that started this process ("mpirun (OpenMPI)", "PMI (MPICH / Slurm)", "PMIx"), from the
 // environment it sets; empty when none did.
 std::string mpi_launcher();
+// The number of ranks the launcher says the job has (OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS under
+// PMIx); 1 when no launcher started this process or it does not say.
+int mpi_job_size();
 
 bool built_with_mpi();
 bool built_with_nccl();

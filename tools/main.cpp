@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "pipeline/distributed.h"
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
@@ -248,6 +249,15 @@ int main(int argc, char** argv) {
     if (show_version) {
       std::cout << version_text();
       return 0;
+    }
+    // Under an MPI launcher of several ranks, only training is data parallel: any other command would run
+    // once per rank, each writing the same outputs.
+    if (lits::mpi_job_size() > 1 && !*train_cmd && !*btrain_cmd) {
+      std::fprintf(stderr,
+                   "lits: error: started by %s as one of %d ranks, but only `lits train` and `lits bench train` run "
+                   "data parallel; run this command as a single process\n",
+                   lits::mpi_launcher().c_str(), lits::mpi_job_size());
+      return 1;
     }
     if (*demo_cmd) return run_demo(demo);
     if (*ops_cmd) return run_bench_ops(bench_ops);
