@@ -422,8 +422,10 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
           state.chunk = Overlap{};
           state.chunk_steps = 0;
         }
-        state.loss_sum += step_loss;
-        ++state.loss_count;
+        if (!skip) {  // a left-out step has no loss to average in
+          state.loss_sum += step_loss;
+          ++state.loss_count;
+        }
         state.batch = b->index + 1;
         state.epoch_samples += b->step_samples;
         state.epoch_train_seconds = train_before + since(train_t0);
