@@ -47,6 +47,12 @@ std::unique_ptr<Communicator> make_nccl_communicator(Device, std::unique_ptr<Com
 }
 #endif
 
+void broadcast_from_rank0(const Module& module, Communicator& comm, bool buffers_only) {
+  if (!buffers_only)
+    for (const Tensor& t : module.parameters()) comm.broadcast(t, 0);
+  for (const auto& [name, t] : module.named_buffers()) comm.broadcast(t, 0);
+}
+
 DistributedJob start_distributed(const std::string& device_text) {
   DistributedJob job;
   const std::string launcher = mpi_launcher();

@@ -12,6 +12,7 @@
 
 #include "engine/comm.h"
 #include "engine/device.h"
+#include "layers/module.h"
 
 namespace lits {
 
@@ -39,6 +40,10 @@ struct DistributedJob {
 // or the one named, and an NCCL communicator over it. Throws lits::Error when this build lacks MPI or
 // NCCL for the job asked.
 DistributedJob start_distributed(const std::string& device_text);
+
+// Rank 0's buffers (BatchNorm running statistics), and its parameters unless `buffers_only`, into every
+// rank's copy of `module`.
+void broadcast_from_rank0(const Module& module, Communicator& comm, bool buffers_only = false);
 
 // An MPI communicator over all ranks (initialises MPI; finalises it when destroyed).
 std::unique_ptr<Communicator> make_mpi_communicator();

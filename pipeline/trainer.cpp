@@ -17,6 +17,7 @@
 #include "models/unet.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/dataset.h"
+#include "pipeline/distributed.h"
 #include "pipeline/grad_reducer.h"
 #include "pipeline/json.h"
 #include "pipeline/loader.h"
@@ -290,8 +291,7 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
   if (comm != nullptr) {
     if (options.resume.empty()) comm->broadcast_host(run_dir, 0);
     // Every rank starts from rank 0's weights and statistics; dropout masks differ between ranks.
-    for (const auto& [n, t] : net.named_parameters()) comm->broadcast(t, 0);
-    for (const auto& [n, t] : net.named_buffers()) comm->broadcast(t, 0);
+    broadcast_from_rank0(net, *comm);
     if (rank > 0) gen.set_state(gen.seed() ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(rank)), gen.offset());
     int norms = 0;
     if (options.sync_bn)
@@ -302,9 +302,7 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
         }
       });
     if (options.sync_bn && norms == 0) message("note: --sync-bn has no effect: the network has no BatchNorm layers");
-    std::vector<Tensor> params;
-    for (const auto& [n, t] : net.named_parameters()) params.push_back(t);
-    reducer = std::make_unique<GradReducer>(params, *comm, options.bucket_mb << 20);
+    reducer = std::make_unique<GradReducer>(net.parameters(), *comm, options.bucket_mb << 20);
   }
 
   const int workers =
@@ -478,8 +476,7 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
     {
       NoGradGuard no_grad;
       // Every rank validates rank 0's model (the one checkpointed): per-rank BatchNorm statistics differ.
-      if (comm != nullptr)
-        for (const auto& [n, t] : net.named_buffers()) comm->broadcast(t, 0);
+      if (comm != nullptr) broadcast_from_rank0(net, *comm, true);
       // Ranks take turns at the slices; the overlaps are pooled per volume, then summed over ranks.
       std::vector<int32_t> volumes;  // validation volumes in order
       for (const SampleRef& r : val_set.epoch_samples(epoch))

@@ -170,10 +170,8 @@ int run_bench_train(const BenchTrainOptions& options) {
   AdamOptimizer adam(net.named_parameters(), plan.adam);
   std::unique_ptr<GradReducer> reducer;
   if (comm != nullptr) {
-    for (const auto& [n, t] : net.named_parameters()) comm->broadcast(t, 0);
-    std::vector<Tensor> params;
-    for (const auto& [n, t] : net.named_parameters()) params.push_back(t);
-    reducer = std::make_unique<GradReducer>(params, *comm);
+    broadcast_from_rank0(net, *comm);
+    reducer = std::make_unique<GradReducer>(net.parameters(), *comm);
   }
   LoaderOptions lo;
   lo.batch_size = plan.batch;
