@@ -1,6 +1,8 @@
 # lits-engine: `make demo` and `make test` set up, configure, build and run.
-#   make demo            set-up + build + `lits demo`
+#   make demo            set-up + build of the `lits` command only + `lits demo`
 #   make test            set-up + build + the whole test suite (ctest)
+#   make check           the cheap checks CI runs before building: formatting, include layering,
+#                        size budget (tools/check/)
 #   make test-variants   the suite again with LITS_CUDA=OFF and with LITS_ONEDNN=OFF LITS_BLAS=OFF
 #   make build           set-up + build only
 # Variables: BUILD (build folder), JOBS (parallel jobs), CMAKE_FLAGS (extra -D options).
@@ -11,7 +13,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all setup configure build test demo test-variants clean
+.PHONY: all setup configure build test demo check test-variants clean
 
 all: build
 
@@ -27,8 +29,16 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
 
-demo: build
+# The demo needs only the command, not the test suite.
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target lits
 	$(BUILD)/tools/lits demo
+
+check:
+	@bash tools/setup.sh --check
+	bash tools/check/format.sh
+	python3 tools/check/layering.py
+	python3 tools/check/sizes.py
 
 test-variants: setup
 	$(MAKE) test BUILD=build-cpu-only CMAKE_FLAGS="-DLITS_CUDA=OFF"

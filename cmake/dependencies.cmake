@@ -26,7 +26,14 @@ if(NOT LITS_CUDA STREQUAL "OFF")
     set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     set(CMAKE_CUDA_EXTENSIONS OFF)
+    # Debian 12's CMake 3.25.1 FindCUDAToolkit marks CUDA::nvToolsExt deprecated without checking
+    # that the target exists, when the project requires CMake >= 3.25: a toolkit without
+    # libnvToolsExt (CUDA 12 and later ship only the header-only NVTX 3) fails to configure.
+    # (Fixed in CMake 3.25.2.) Below 3.25 the module skips that step; the policies stay 3.25's.
+    set(_lits_cmake_min ${CMAKE_MINIMUM_REQUIRED_VERSION})
+    set(CMAKE_MINIMUM_REQUIRED_VERSION 3.24)
     find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_MINIMUM_REQUIRED_VERSION ${_lits_cmake_min})
     set(LITS_HAVE_CUDA ON)
   elseif(LITS_CUDA STREQUAL "ON")
     message(FATAL_ERROR "LITS_CUDA=ON but no CUDA compiler was found (set CUDACXX or CMAKE_CUDA_COMPILER)")
@@ -61,9 +68,24 @@ endif()
 # ---------------- CPU libraries ----------------
 set(LITS_HAVE_ONEDNN OFF)
 if(NOT LITS_ONEDNN STREQUAL "OFF")
-  find_package(dnnl CONFIG QUIET)
-  if(dnnl_FOUND)
+  # The header and the library, not oneDNN's CMake config: Debian's config requires OpenCL's
+  # development files (oneDNN's GPU runtime), which the CPU library never needs to build against.
+  # The code uses the oneDNN 2.x API (op descriptors), so 2.x is what is accepted.
+  find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+  find_library(DNNL_LIBRARY NAMES dnnl)
+  set(_dnnl_major "")
+  if(DNNL_INCLUDE_DIR AND EXISTS ${DNNL_INCLUDE_DIR}/oneapi/dnnl/dnnl_version.h)
+    file(STRINGS ${DNNL_INCLUDE_DIR}/oneapi/dnnl/dnnl_version.h _dnnl_major REGEX "#define DNNL_VERSION_MAJOR ")
+    string(REGEX REPLACE ".*DNNL_VERSION_MAJOR +([0-9]+).*" "\\1" _dnnl_major "${_dnnl_major}")
+  endif()
+  if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY AND _dnnl_major STREQUAL "2")
+    add_library(DNNL::dnnl UNKNOWN IMPORTED)
+    set_target_properties(DNNL::dnnl PROPERTIES IMPORTED_LOCATION ${DNNL_LIBRARY}
+                                                INTERFACE_INCLUDE_DIRECTORIES ${DNNL_INCLUDE_DIR})
     set(LITS_HAVE_ONEDNN ON)
+  elseif(LITS_ONEDNN STREQUAL "ON" AND DNNL_INCLUDE_DIR AND DNNL_LIBRARY)
+    message(FATAL_ERROR "LITS_ONEDNN=ON but oneDNN in ${DNNL_INCLUDE_DIR} is version ${_dnnl_major}.x; "
+                        "the code needs the 2.x API (Debian 12: libdnnl-dev 2.6)")
   elseif(LITS_ONEDNN STREQUAL "ON")
     message(FATAL_ERROR "LITS_ONEDNN=ON but oneDNN was not found (Debian: apt-get install libdnnl-dev)")
   endif()

@@ -12,8 +12,7 @@ namespace lits {
 
 void Communicator::all_reduce_host(std::vector<double>& values) {
   if (values.empty()) return;
-  const Tensor t =
-      Tensor::from_values(values, {static_cast<int64_t>(values.size())}, DType::kFloat64).to(device());
+  const Tensor t = Tensor::from_values(values, {static_cast<int64_t>(values.size())}, DType::kFloat64).to(device());
   all_reduce(t);
   values = t.to_vector();
 }
@@ -51,8 +50,8 @@ void LocalCommunicator::abort(const std::string& why) {
 }
 
 Tensor all_reduce(const Tensor& x, Communicator& comm) {
-  LITS_CHECK(x.device() == comm.device(), "all_reduce of " << x.str() << " on a communicator of "
-                                                           << comm.device().str());
+  LITS_CHECK(x.device() == comm.device(),
+             "all_reduce of " << x.str() << " on a communicator of " << comm.device().str());
   Tensor out = x.detach().clone();
   comm.all_reduce(out);
   if (any_requires_grad({x})) {
@@ -68,8 +67,7 @@ Tensor all_reduce(const Tensor& x, Communicator& comm) {
 
 Tensor sync_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                        const Tensor& running_var, bool training, double momentum, double eps, Communicator& comm) {
-  if (!training)
-    return batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps);
+  if (!training) return batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps);
   LITS_CHECK(x.ndim() == 4, "sync_batch_norm of " << x.str() << " (expected [N, C, H, W])");
   const int64_t c = x.shape()[1];
   std::vector<double> count{static_cast<double>(x.numel() / c)};

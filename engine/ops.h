@@ -58,7 +58,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 // ---- convolutions (weights in PyTorch layouts) ----
 struct ConvParams {
   int64_t stride = 1;
-  int64_t padding = 0;   // symmetric, in input pixels
+  int64_t padding = 0;  // symmetric, in input pixels
   int64_t dilation = 1;
 };
 // x [N, Cin, H, W], weight [Cout, Cin, k, k], bias [Cout] or undefined ->

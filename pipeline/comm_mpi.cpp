@@ -75,9 +75,8 @@ class MpiCommunicator : public Communicator {
     void* data = t.data_ptr();
     const int count = static_cast<int>(t.numel());
     const MPI_Datatype type = mpi_type(t);
-    return submit([=] {
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
-    });
+    return submit(
+        [=] { check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce"); });
   }
 
   void wait(int64_t ticket) override {
@@ -100,8 +99,7 @@ class MpiCommunicator : public Communicator {
   }
 
   [[noreturn]] void abort(const std::string& why) override {
-    std::fprintf(stderr, "lits: rank %d of %d: %s\nlits: stopping every rank of the job\n", rank_, size_,
-                 why.c_str());
+    std::fprintf(stderr, "lits: rank %d of %d: %s\nlits: stopping every rank of the job\n", rank_, size_, why.c_str());
     std::fflush(stderr);
     std::fflush(stdout);
     MPI_Abort(MPI_COMM_WORLD, 1);

@@ -18,12 +18,12 @@ namespace lits {
 
 namespace {
 
-#define LITS_NCCL_CHECK(statement)                                                                  \
-  do {                                                                                              \
-    const ncclResult_t lits_nccl_rc_ = (statement);                                                 \
-    LITS_CHECK(lits_nccl_rc_ == ncclSuccess, "NCCL: " #statement " failed: "                        \
-                                                 << ncclGetErrorString(lits_nccl_rc_) << " (" \
-                                                 << ncclGetLastError(nullptr) << ")");              \
+#define LITS_NCCL_CHECK(statement)                                                                                \
+  do {                                                                                                            \
+    const ncclResult_t lits_nccl_rc_ = (statement);                                                               \
+    LITS_CHECK(lits_nccl_rc_ == ncclSuccess, "NCCL: " #statement " failed: " << ncclGetErrorString(lits_nccl_rc_) \
+                                                                             << " (" << ncclGetLastError(nullptr) \
+                                                                             << ")");                             \
   } while (0)
 
 ncclDataType_t nccl_type(const Tensor& t) {
@@ -91,8 +91,8 @@ class NcclCommunicator : public Communicator {
     check_tensor(t, "broadcast");
     LITS_CHECK(root >= 0 && root < size(), "broadcast from rank " << root << " in a job of " << size() << " ranks");
     after_compute();
-    LITS_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t), root,
-                                  comm_, stream_));
+    LITS_NCCL_CHECK(
+        ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t), root, comm_, stream_));
     wait(record());
   }
 

@@ -36,14 +36,16 @@ bool built_with_nccl() { return LITS_HAVE_NCCL != 0; }
 #if !LITS_HAVE_MPI
 std::string mpi_library_version() { return "not built"; }
 std::unique_ptr<Communicator> make_mpi_communicator() {
-  LITS_THROW("this lits was built without MPI (Debian: apt-get install libopenmpi-dev openmpi-bin, then "
-             "reconfigure); multi-process training needs it");
+  LITS_THROW(
+      "this lits was built without MPI (Debian: apt-get install libopenmpi-dev openmpi-bin, then "
+      "reconfigure); multi-process training needs it");
 }
 #endif
 #if !LITS_HAVE_NCCL
 std::unique_ptr<Communicator> make_nccl_communicator(Device, std::unique_ptr<Communicator>) {
-  LITS_THROW("this lits was built without NCCL; multi-GPU training needs it (LITS_CUDA_LIB_HINTS / "
-             "LITS_CUDA_INCLUDE_HINTS to where libnccl and nccl.h are)");
+  LITS_THROW(
+      "this lits was built without NCCL; multi-GPU training needs it (LITS_CUDA_LIB_HINTS / "
+      "LITS_CUDA_INCLUDE_HINTS to where libnccl and nccl.h are)");
 }
 #endif
 

@@ -23,10 +23,10 @@ namespace lits {
 
 struct LoaderOptions {
   int64_t batch_size = 4;
-  int threads = 1;          // worker threads; 0 makes each batch inside next() (no workers)
-  int64_t prefetch = 4;     // batches made ahead of the one being consumed (queue bound), at least 1
-  bool pin_memory = false;  // page-locked batches (only when a CUDA device is usable; else ordinary memory)
-  bool drop_last = false;   // the reference keeps the last, partial batch
+  int threads = 1;           // worker threads; 0 makes each batch inside next() (no workers)
+  int64_t prefetch = 4;      // batches made ahead of the one being consumed (queue bound), at least 1
+  bool pin_memory = false;   // page-locked batches (only when a CUDA device is usable; else ordinary memory)
+  bool drop_last = false;    // the reference keeps the last, partial batch
   int64_t first_sample = 0;  // the epoch position to start at (resume)
   // Data parallel: `shards` ranks take turns at the epoch's sample order. Step k covers the global batch of
   // batch_size * shards samples from first_sample + k * batch_size * shards; shard `shard` takes its
@@ -40,10 +40,10 @@ struct Batch {
   int64_t index = 0;         // step number within the epoch (counted in global batches from first_sample)
   int64_t first = 0;         // epoch position of this batch's first sample
   int64_t step_samples = 0;  // samples of the step over all shards (this batch's when unsharded)
-  Tensor input;       // float32 [B, channels, h, w]
-  Tensor target;      // int64 [B, h, w], 0/1
-  Tensor weightmap;   // float32 [B, h, w]; undefined unless DatasetOptions::weightmaps
-  Tensor liver;       // uint8 [B, h, w], the liver mask; defined for the lesion task
+  Tensor input;              // float32 [B, channels, h, w]
+  Tensor target;             // int64 [B, h, w], 0/1
+  Tensor weightmap;          // float32 [B, h, w]; undefined unless DatasetOptions::weightmaps
+  Tensor liver;              // uint8 [B, h, w], the liver mask; defined for the lesion task
   std::vector<SampleRef> samples;
   std::vector<bool> last_of_volume;  // the next sample of the epoch is from another volume (or none follows)
   // A shard can get no sample in the last step of an epoch: then the tensors are undefined.

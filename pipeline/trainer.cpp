@@ -142,9 +142,9 @@ void check_same_job(Communicator& comm, const Setup& setup, const TrainOptions& 
                     const std::string& save) {
   std::ostringstream d;
   for (const SetupEntry& e : setup.entries()) d << e.section << "." << e.key << "=" << e.value.str() << "\n";
-  d << "store=" << fs::absolute(store).string() << "\nsave=" << fs::absolute(save).string() << "\nresume="
-    << o.resume << "\ninit=" << o.init << "\nepochs=" << o.epochs << "\nmax_steps=" << o.max_steps
-    << "\nsync_bn=" << o.sync_bn << "\nbucket_mb=" << o.bucket_mb << "\nno_date=" << o.no_date << "\n";
+  d << "store=" << fs::absolute(store).string() << "\nsave=" << fs::absolute(save).string() << "\nresume=" << o.resume
+    << "\ninit=" << o.init << "\nepochs=" << o.epochs << "\nmax_steps=" << o.max_steps << "\nsync_bn=" << o.sync_bn
+    << "\nbucket_mb=" << o.bucket_mb << "\nno_date=" << o.no_date << "\n";
   const std::string mine = d.str();
   std::string lead = mine;
   comm.broadcast_host(lead, 0);
@@ -176,8 +176,9 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
   };
   Setup setup = setup_in;
   const Device device = parse_device(options.device);
-  LITS_CHECK(comm == nullptr || comm->device() == device,
-             "training on " << device.str() << " with a " << comm->name() << " communicator on " << comm->device().str());
+  LITS_CHECK(comm == nullptr || comm->device() == device, "training on " << device.str() << " with a " << comm->name()
+                                                                         << " communicator on "
+                                                                         << comm->device().str());
   LITS_CHECK(options.bucket_mb >= 1, "bucket size " << options.bucket_mb << " MiB (expected 1 or more)");
   const DataTask task = parse_data_task(setup.at("data").as_string("data"));
 
@@ -409,8 +410,7 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
           LITS_CHECK(std::isfinite(step_loss), "the training loss became "
                                                    << step_loss << " at epoch " << epoch << ", batch " << b->index
                                                    << " (step " << adam.steps() + 1
-                                                   << "); stopped, the last checkpoint in '" << run_dir
-                                                   << "' is kept");
+                                                   << "); stopped, the last checkpoint in '" << run_dir << "' is kept");
           adam.step(lr);
         }
         // Training metrics: the reference's pooled Dice over chunks of verbose_idx steps.
@@ -491,8 +491,8 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
         const Tensor liver = plan.task == DataTask::kLesion ? b.liver : Tensor();
         if (count) {
           const Overlap o = overlap_of(host_out, b.target, liver, 0);
-          const size_t v = static_cast<size_t>(
-              std::find(volumes.begin(), volumes.end(), b.samples[0].volume) - volumes.begin());
+          const size_t v =
+              static_cast<size_t>(std::find(volumes.begin(), volumes.end(), b.samples[0].volume) - volumes.begin());
           pooled[3 * v] += static_cast<double>(o.both);
           pooled[3 * v + 1] += static_cast<double>(o.pred);
           pooled[3 * v + 2] += static_cast<double>(o.truth);

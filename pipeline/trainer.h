@@ -51,8 +51,8 @@ struct TrainOptions {
   // options; `batch_size` is per rank, so a step trains on batch_size * ranks samples. Null: one process
   // (`lits train` passes one only for jobs of 2 or more ranks).
   Communicator* comm = nullptr;
-  bool sync_bn = false;        // BatchNorm statistics over all ranks' samples (default: each rank's own)
-  int64_t bucket_mb = 25;      // gradient all-reduce bucket size, MiB
+  bool sync_bn = false;    // BatchNorm statistics over all ranks' samples (default: each rank's own)
+  int64_t bucket_mb = 25;  // gradient all-reduce bucket size, MiB
 };
 
 // What the trainer reports while it runs (rendered by `lits train`).
@@ -81,9 +81,9 @@ struct TrainReport {
 // Trains `setup` (one run of a setup file). With a communicator of N ranks: the ranks start from rank 0's
 // weights, take disjoint shares of each global batch of the epoch's one sample order, average gradients
 // (bucketed all-reduce, overlapped with backward), validate on disjoint shares of the slices, and only rank
-// 0 writes the run folder and reports events. Checkpoints do not depend on N: resume with any N. `stop` (optional) is polled after every step: when set, the
-// step in progress finishes, checkpoint_latest is written and the report says stopped. A non-finite loss is
-// a lits::Error naming the epoch and step; the last checkpoint written stays as it was.
+// 0 writes the run folder and reports events. Checkpoints do not depend on N: resume with any N. `stop` (optional) is
+// polled after every step: when set, the step in progress finishes, checkpoint_latest is written and the report says
+// stopped. A non-finite loss is a lits::Error naming the epoch and step; the last checkpoint written stays as it was.
 TrainReport train_run(const Setup& setup, const TrainOptions& options,
                       const std::function<void(const TrainEvent&)>& on_event = nullptr,
                       const std::atomic<bool>* stop = nullptr);

@@ -74,9 +74,9 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
   TempStore tmp;
   const int most = *std::max_element(ranks.begin(), ranks.end());
   const std::string data =
-      options.data.empty() ? make_temp_phantom_store(tmp, "bench train", 3, std::max<int64_t>(plan.data.crop_height,
-                                                                                               options.quick ? 64 : 512),
-                                                      store_slices(options, plan.batch, most))
+      options.data.empty() ? make_temp_phantom_store(tmp, "bench train", 3,
+                                                     std::max<int64_t>(plan.data.crop_height, options.quick ? 64 : 512),
+                                                     store_slices(options, plan.batch, most))
                            : options.data;
   const int cores = omp_get_max_threads();
   struct Row {
@@ -87,18 +87,17 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
   const std::filesystem::path json_dir = std::filesystem::temp_directory_path();
   for (const int n : ranks) {
     const int threads = std::max(1, cores / n);
-    const std::string json = (json_dir / ("lits_bench_scaling_" + std::to_string(::getpid()) + "_" +
-                                          std::to_string(n) + ".json"))
-                                 .string();
+    const std::string json =
+        (json_dir / ("lits_bench_scaling_" + std::to_string(::getpid()) + "_" + std::to_string(n) + ".json")).string();
     std::ostringstream cmd;
     cmd << "OMP_NUM_THREADS=" << threads << " OMPI_MCA_rmaps_base_oversubscribe=1 ";
     if (::geteuid() == 0) cmd << "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ";
     // No core binding: OpenMPI binds each rank of a small job to one core, which would starve its threads.
-    cmd << quoted(LITS_MPIEXEC) << " --bind-to none -n " << n << " " << quoted(self) << " bench train --setup " << quoted(options.setup)
-        << (options.base.empty() ? "" : " --base " + quoted(options.base)) << " --device " << quoted(options.device)
-        << " --data " << quoted(data) << " --batch " << plan.batch << " --size " << plan.data.crop_height
-        << " --steps " << (options.quick ? 2 : options.steps) << " --warmup " << options.warmup << " --threads "
-        << options.threads << " --json " << quoted(json);
+    cmd << quoted(LITS_MPIEXEC) << " --bind-to none -n " << n << " " << quoted(self) << " bench train --setup "
+        << quoted(options.setup) << (options.base.empty() ? "" : " --base " + quoted(options.base)) << " --device "
+        << quoted(options.device) << " --data " << quoted(data) << " --batch " << plan.batch << " --size "
+        << plan.data.crop_height << " --steps " << (options.quick ? 2 : options.steps) << " --warmup " << options.warmup
+        << " --threads " << options.threads << " --json " << quoted(json);
     std::printf("\nbench train: %d rank%s x %d thread%s: %s\n", n, n == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                 cmd.str().c_str());
     std::fflush(stdout);
@@ -189,12 +188,13 @@ int run_bench_train(const BenchTrainOptions& options) {
         "bench train: %s, %lld parameters, batch %lld of %d x %lld x %lld, %s, on %s%s; %d warm-up + %lld timed "
         "steps\n",
         loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()), static_cast<long long>(plan.batch),
-        plan.data.channels, static_cast<long long>(plan.data.crop_height),
-        static_cast<long long>(plan.data.crop_width), plan.data.augment.str().c_str(), device.str().c_str(),
-        comm != nullptr ? (" x " + std::to_string(ranks) + " ranks (" + comm->name() + ", " +
-                           std::to_string(reducer->buckets()) + " gradient bucket" + (reducer->buckets() == 1 ? ")" : "s)"))
-                              .c_str()
-                        : "",
+        plan.data.channels, static_cast<long long>(plan.data.crop_height), static_cast<long long>(plan.data.crop_width),
+        plan.data.augment.str().c_str(), device.str().c_str(),
+        comm != nullptr
+            ? (" x " + std::to_string(ranks) + " ranks (" + comm->name() + ", " + std::to_string(reducer->buckets()) +
+               " gradient bucket" + (reducer->buckets() == 1 ? ")" : "s)"))
+                  .c_str()
+            : "",
         options.warmup, static_cast<long long>(steps));
   std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms;
   int64_t overlapped = 0;  // gradient buckets whose reduction started during the last backward pass
@@ -256,8 +256,8 @@ int run_bench_train(const BenchTrainOptions& options) {
     out << "{\"benchmark\": \"train\", \"device\": \"" << device.str() << "\", \"batch\": " << plan.batch
         << ", \"size\": " << plan.data.crop_height << ", \"data_ms\": " << median(data_ms)
         << ", \"forward_ms\": " << median(fwd_ms) << ", \"backward_ms\": " << median(bwd_ms)
-        << ", \"comm_ms\": " << median(comm_ms) << ", \"optimizer_ms\": " << median(opt_ms)
-        << ", \"step_ms\": " << step << ", \"ranks\": " << ranks << ", \"samples_per_s\": " << samples_per_s
+        << ", \"comm_ms\": " << median(comm_ms) << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step
+        << ", \"ranks\": " << ranks << ", \"samples_per_s\": " << samples_per_s
         << ", \"peak_bytes\": " << mem.peak_bytes << "}\n";
   }
   return 0;

@@ -26,21 +26,28 @@ constexpr const char* kMarker = ".lits-demo";  // marks a folder this command ma
 
 // The demo's sizes: the full demo is meant for 2 CPU cores in under 10 minutes, --quick for tests.
 // 256 x 256 phantoms: at 128 the reference's liver closing (a 5 x 5 in-plane box, sized for 512 x 512 CT)
-// grows the small livers by a fifth, and lesions are only a few pixels across.
+// grows the small livers by a fifth, and lesions are only a few pixels across. --quick uses 128 all
+// the same, for speed: its bar is only that the liver network clearly learned.
+// liver_bar: the liver Dice per case the demo's liver network is expected to reach on the test
+// phantoms; the summary says whether it did (the full demo's 0.90 is the project's claim for the
+// Demo_Liver preset; --quick, sized for the test suite, only shows that the network learned).
 struct DemoPlan {
   int train = 12, test = 4;
   int64_t size = 256, slices = 48;
   int64_t liver_epochs = -1, lesion_epochs = -1;  // -1: the presets' n_epochs
+  double liver_bar = 0.90;
 };
 
 DemoPlan plan_for(bool quick) {
   DemoPlan p;
   if (quick) {
-    p.train = 8;
-    p.test = 2;
-    p.slices = 32;
-    p.liver_epochs = 4;
+    p.train = 7;
+    p.test = 1;
+    p.size = 128;
+    p.slices = 24;
+    p.liver_epochs = 3;
     p.lesion_epochs = 1;
+    p.liver_bar = 0.70;
   }
   return p;
 }
@@ -179,6 +186,11 @@ int run_demo(const DemoOptions& options) {
               metric(lesion, "dice_per_case").c_str(), metric(lesion, "dice_global").c_str(),
               metric(lesion, "voe").c_str(), metric(lesion, "rvd").c_str(), metric(lesion, "assd_mm", "%.2f").c_str(),
               metric(lesion, "mssd_mm", "%.2f").c_str());
+  const Json* liver_dice = liver ? liver->find("dice_per_case") : nullptr;
+  const bool bar_met =
+      liver_dice != nullptr && liver_dice->kind == Json::Kind::kNumber && liver_dice->number >= plan.liver_bar;
+  std::printf("liver bar (Dice per case >= %.2f): %s\n", plan.liver_bar,
+              bar_met ? "met" : "NOT met: the liver network trained worse than this demo is known to");
   std::printf("outputs:\n");
   std::printf("  phantom NIfTI data      %s\n", data.c_str());
   std::printf("  slice store             %s\n", store.c_str());

@@ -2,10 +2,17 @@
 # Installs the Debian 12 packages lits-engine builds with (as root), or prints the one apt-get
 # line to run. The CUDA toolkit is not a Debian package here: when nvcc is present the CUDA
 # backend is built, otherwise the CPU-only build is made (both pass the tests).
+#   tools/setup.sh           what the build and the tests need
+#   tools/setup.sh --check   what `make check` needs (clang-format, python3, git)
 set -euo pipefail
 
 packages=(cmake ninja-build g++ make pkg-config zlib1g-dev libgtest-dev libcli11-dev libdnnl-dev
           libopenblas-dev libnifti2-dev libpng-dev libopenmpi-dev openmpi-bin)
+case ${1:-} in
+  "") ;;
+  --check) packages=(clang-format python3 git) ;;
+  *) echo "lits setup: unknown option '$1' (expected nothing or --check)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

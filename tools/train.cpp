@@ -127,8 +127,7 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
           "train: stopped%s after step %lld; checkpoint_latest is written. Continue with:\n  %slits train "
           "--resume %s\n",
           g_signal.load() == SIGTERM ? " by SIGTERM" : (g_signal.load() == SIGINT ? " by SIGINT" : ""),
-          static_cast<long long>(rep.steps), options.train.comm != nullptr ? "mpirun -np N " : "",
-          rep.run_dir.c_str());
+          static_cast<long long>(rep.steps), options.train.comm != nullptr ? "mpirun -np N " : "", rep.run_dir.c_str());
       return g_signal.load() ? 128 + g_signal.load() : 0;
     }
     std::printf("train: %lld epochs in %s; best validation Dice %.4f (epoch %lld); run folder %s\n",

@@ -1,10 +1,10 @@
 // conv2d and conv_transpose2d. Both are built from the three convolution kernels of
 // kernels/conv.h; the transposed convolution is the convolution's backward-data (and its
 // backward uses the forward and backward-weight with the roles of input and output swapped).
+#include "kernels/conv.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/dispatch.h"
-#include "kernels/conv.h"
 
 namespace lits {
 

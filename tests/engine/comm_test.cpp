@@ -45,13 +45,14 @@ TEST(Comm, SyncBatchNormOnOneRankIsBatchNorm) {
     const Tensor y = sync ? sync_batch_norm(x, gamma, beta, rm, rv, true, 0.1, 1e-5, comm)
                           : batch_norm(x, gamma, beta, rm, rv, true, 0.1, 1e-5);
     sum(y * w).backward();
-    got[sync] = {y.to_vector(), rm.to_vector(), rv.to_vector(), x.grad().to_vector(), gamma.grad().to_vector(),
-                 beta.grad().to_vector()};
+    got[sync] = {y.to_vector(),        rm.to_vector(),           rv.to_vector(),
+                 x.grad().to_vector(), gamma.grad().to_vector(), beta.grad().to_vector()};
   }
   const char* names[] = {"output", "running_mean", "running_var", "dx", "dgamma", "dbeta"};
   for (size_t k = 0; k < 6; ++k) {
     ASSERT_EQ(got[0][k].size(), got[1][k].size());
-    for (size_t i = 0; i < got[0][k].size(); ++i) EXPECT_NEAR(got[1][k][i], got[0][k][i], 1e-10) << names[k] << " " << i;
+    for (size_t i = 0; i < got[0][k].size(); ++i)
+      EXPECT_NEAR(got[1][k][i], got[0][k][i], 1e-10) << names[k] << " " << i;
   }
 }
 

@@ -30,8 +30,10 @@ struct Command {
 
 Command run_command(const std::string& command, const fs::path& log) {
   // OpenMPI refuses root without both variables; --oversubscribe lets 2 ranks share fewer cores.
-  const std::string line = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
-                           "timeout 300 " + command + " > '" + log.string() + "' 2>&1";
+  const std::string line =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
+      "timeout 300 " +
+      command + " > '" + log.string() + "' 2>&1";
   const int raw = std::system(line.c_str());
   Command c;
   c.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -132,18 +134,21 @@ void expect_same_training(const fs::path& two, const fs::path& one, int64_t step
   const double lr = 3e-4;
   const Difference d = difference(two, one, 2e-5);
   EXPECT_LE(d.over, d.values / 1000) << d.over << " of " << d.values << " values differ by more than 2e-5";
-  EXPECT_LT(d.largest, 2.0 * lr * static_cast<double>(steps)) << "largest difference " << d.largest << " at " << d.where;
-  std::printf("[ parallel ] %lld steps: %lld of %lld values differ by more than 2e-5; the largest difference is %.3g "
-              "at %s (largest value %.3g)\n",
-              static_cast<long long>(steps), static_cast<long long>(d.over), static_cast<long long>(d.values),
-              d.largest, d.where.c_str(), d.scale);
+  EXPECT_LT(d.largest, 2.0 * lr * static_cast<double>(steps))
+      << "largest difference " << d.largest << " at " << d.where;
+  std::printf(
+      "[ parallel ] %lld steps: %lld of %lld values differ by more than 2e-5; the largest difference is %.3g "
+      "at %s (largest value %.3g)\n",
+      static_cast<long long>(steps), static_cast<long long>(d.over), static_cast<long long>(d.values), d.largest,
+      d.where.c_str(), d.scale);
 }
 
 // Trains "two" (2 ranks of batch 2, plus `extra`) and "one" (1 rank of batch 4) for `steps` steps with
 // `norm`; returns the 2-rank job's output.
 std::string train_two_and_one(Distributed& t, const std::string& norm, const std::string& extra, int steps) {
   const std::string max = "--max-steps " + std::to_string(steps);
-  const Command a = t.run_command_of(t.mpirun(2, t.train_args(t.write_setup("two", 2, norm), max + " " + extra)), "two");
+  const Command a =
+      t.run_command_of(t.mpirun(2, t.train_args(t.write_setup("two", 2, norm), max + " " + extra)), "two");
   EXPECT_EQ(a.status, 0) << a.output;
   const Command b = t.run_command_of(t.train_args(t.write_setup("one", 4, norm), max), "one");
   EXPECT_EQ(b.status, 0) << b.output;
@@ -232,9 +237,9 @@ TEST_F(Distributed, AFailingRankStopsTheJobWithItsError) {
   EXPECT_NE(a.status, 124) << "the job hung: " << a.output;
   expect_contains(a.output, {"rank 1 of 2", "missing_store", "stopping every rank"});
   // A rank started with other options is refused by name.
-  const Command b = run_command(std::string(LITS_MPIEXEC) + " -n 1 " + good + " --epochs 1 : -n 1 " + good +
-                                    " --epochs 2",
-                                dir_ / "mismatch.log");
+  const Command b =
+      run_command(std::string(LITS_MPIEXEC) + " -n 1 " + good + " --epochs 1 : -n 1 " + good + " --epochs 2",
+                  dir_ / "mismatch.log");
   EXPECT_NE(b.status, 0) << b.output;
   EXPECT_NE(b.status, 124) << "the job hung: " << b.output;
   expect_contains(b.output, {"rank 1 was started with another job than rank 0", "epochs=2"});
