@@ -141,7 +141,7 @@ PY
   fi
   printf "%-12s %s\n" nccl "$(grep -hE '(OK|FAILED|SKIPPED) +\] DataParallel.NcclOneRankOnTheGpu|^\[ nccl' "$out/tests.log" 2>/dev/null | paste -sd';')"
   printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
-  printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && grep -E "^  (liver|lesion) |^total" "$out/demo_cuda.txt" | tr -s ' ' | paste -sd';' || echo "FAILED ($status_demo)")"
+  printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && grep -E "^  (liver|lesion) |^liver bar|^total" "$out/demo_cuda.txt" | tr -s ' ' | paste -sd';' || echo "FAILED ($status_demo)")"
   printf "%-12s %s\n" train "$([ $status_train -eq 0 ] && tail -2 "$out/bench_train_cuda.txt" | head -1 || echo "FAILED ($status_train)")"
   [ -f "$out/bench_loader.txt" ] && sed -n 's/^ *\([0-9][0-9]*\) .*/&/p' "$out/bench_loader.txt" | awk '{printf "%-12s %s threads: %s samples/s\n", "loader", $1, $3}'
   [ $status_configure -eq 0 ] && [ $status_build -eq 0 ] && [ $status_tests -eq 0 ] && [ $status_bench -eq 0 ]
