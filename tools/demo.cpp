@@ -27,15 +27,17 @@ constexpr const char* kMarker = ".lits-demo";  // marks a folder this command ma
 // The demo's sizes: the full demo is meant for 2 CPU cores in under 10 minutes, --quick for tests.
 // 256 x 256 phantoms: at 128 the reference's liver closing (a 5 x 5 in-plane box, sized for 512 x 512 CT)
 // grows the small livers by a fifth, and lesions are only a few pixels across. --quick uses 128 all
-// the same, for speed: its bar is only that the liver network clearly learned.
-// liver_bar: the liver Dice per case the demo's liver network is expected to reach on the test
-// phantoms; the summary says whether it did (the full demo's 0.90 is the project's claim for the
-// Demo_Liver preset; --quick, sized for the test suite, only shows that the network learned).
+// the same, for speed, and its bars allow for that.
+// The liver network's bars, checked and reported at the end: its best validation Dice (what the
+// trainer selects checkpoint_best on) and the LiTS liver Dice per case on the test phantoms after
+// segment and post-processing. The full demo's 0.90 validation bar is Demo_Liver's claim (12 phantom
+// volumes, 6 epochs); --quick, sized for the test suite, only has to show that the network learned
+// and that every stage after training works.
 struct DemoPlan {
   int train = 12, test = 4;
   int64_t size = 256, slices = 48;
   int64_t liver_epochs = -1, lesion_epochs = -1;  // -1: the presets' n_epochs
-  double liver_bar = 0.90;
+  double val_bar = 0.90, test_bar = 0.85;
 };
 
 DemoPlan plan_for(bool quick) {
@@ -47,7 +49,8 @@ DemoPlan plan_for(bool quick) {
     p.slices = 24;
     p.liver_epochs = 3;
     p.lesion_epochs = 1;
-    p.liver_bar = 0.70;
+    p.val_bar = 0.80;
+    p.test_bar = 0.70;
   }
   return p;
 }
@@ -186,11 +189,14 @@ int run_demo(const DemoOptions& options) {
               metric(lesion, "dice_per_case").c_str(), metric(lesion, "dice_global").c_str(),
               metric(lesion, "voe").c_str(), metric(lesion, "rvd").c_str(), metric(lesion, "assd_mm", "%.2f").c_str(),
               metric(lesion, "mssd_mm", "%.2f").c_str());
-  const Json* liver_dice = liver ? liver->find("dice_per_case") : nullptr;
-  const bool bar_met =
-      liver_dice != nullptr && liver_dice->kind == Json::Kind::kNumber && liver_dice->number >= plan.liver_bar;
-  std::printf("liver bar (Dice per case >= %.2f): %s\n", plan.liver_bar,
-              bar_met ? "met" : "NOT met: the liver network trained worse than this demo is known to");
+  const Json best = read_json_file((liver_run / "checkpoint_best.json").string());
+  const Json* val = best.find("best_val_dice");
+  const Json* test = liver ? liver->find("dice_per_case") : nullptr;
+  auto reached = [](const Json* v, double bar) { return v && v->kind == Json::Kind::kNumber && v->number >= bar; };
+  const bool met = reached(val, plan.val_bar) && reached(test, plan.test_bar);
+  std::printf("liver bars: best validation Dice %s (>= %.2f), test Dice per case %s (>= %.2f): %s\n",
+              metric(&best, "best_val_dice").c_str(), plan.val_bar, metric(liver, "dice_per_case").c_str(),
+              plan.test_bar, met ? "met" : "NOT met");
   std::printf("outputs:\n");
   std::printf("  phantom NIfTI data      %s\n", data.c_str());
   std::printf("  slice store             %s\n", store.c_str());

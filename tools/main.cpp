@@ -49,7 +49,7 @@ void add_demo(CLI::App& app, Commands& c) {
   c.demo_cmd = app.add_subcommand(
       "demo",
       "The whole LiTS pipeline on built-in phantom CT: synth, convert, train liver and lesion networks, segment, "
-      "submit, evaluate; prints the LiTS metrics, the outputs and the time per stage (about 5 minutes on 2 CPU "
+      "submit, evaluate; prints the LiTS metrics, the outputs and the time per stage (about 6 minutes on 2 CPU "
       "cores)");
   c.demo_cmd
       ->add_option("--out", c.demo.out, "Folder for everything the demo writes (an earlier demo folder is replaced)")
