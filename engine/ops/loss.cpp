@@ -15,6 +15,9 @@ namespace {
 
 kernels::LossParams make_params(const char* op, kernels::LossKind kind, const Tensor& x, const LossOptions& o) {
   const int64_t K = x.shape()[1];
+  // Refused on every device alike: the CPU kernel's mean over no pixels was NaN, and the CUDA launcher
+  // failed with an invalid (zero-size) launch configuration instead.
+  LITS_CHECK(x.numel() > 0, op << ": output " << x.str() << " is empty (the mean over its pixels is undefined)");
   LITS_CHECK(K <= kernels::kMaxLossClasses,
              op << ": output " << x.str() << " has " << K << " classes (at most " << kernels::kMaxLossClasses << ")");
   LITS_CHECK(std::isfinite(o.wmap_weight), op << ": wmap_weight " << o.wmap_weight << " (expected a finite exponent)");

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <utility>
+#include <vector>
 
 #include "engine/ops.h"
 #include "tests/support/errors.h"
@@ -217,6 +220,32 @@ LITS_PARITY_TEST(multiclass_combined, large_three_classes) {
 }
 
 // ---- bad input ----
+// Empty input (B = 0 or H * W = 0) is one clear error on every device: it used to be NaN on the CPU
+// and an invalid launch configuration on CUDA.
+void expect_empty_losses_refused(Device dev) {
+  const LossOptions o;
+  const Shape shapes[] = {{0, 2, 4, 4}, {2, 2, 0, 4}, {2, 2, 4, 0}};
+  for (const Shape& s : shapes) {
+    const Tensor p = Tensor::zeros(s, DType::kFloat32, dev);
+    const Tensor t = Tensor::zeros({s[0], s[2], s[3]}, DType::kInt64, dev);
+    const std::vector<std::pair<const char*, std::function<void()>>> losses = {
+        {"multiclass_pwce", [&] { multiclass_pwce(p, t, Tensor(), o); }},
+        {"multiclass_dice", [&] { multiclass_dice(p, t, o); }},
+        {"multiclass_combined", [&] { multiclass_combined(p, t, Tensor(), o); }},
+        {"cross_entropy", [&] { cross_entropy(p, t, Tensor(), o); }},
+        {"dice_ce", [&] { dice_ce(p, t, Tensor(), o); }},
+    };
+    for (const auto& [name, fn] : losses) expect_contains(error_of(fn), {name, s.str().c_str(), "is empty"});
+  }
+}
+
+TEST(Loss, EmptyInputIsAClearErrorOnTheCpu) { expect_empty_losses_refused(Device::cpu()); }
+
+TEST(Loss, EmptyInputIsTheSameErrorOnCuda) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable GPU: " << cuda_unavailable_reason();
+  expect_empty_losses_refused(Device::cuda(0));
+}
+
 TEST(Loss, BadInputNamesShapesAndValues) {
   const Tensor p = Tensor::full({2, 2, 2, 3}, 0.5);
   const Tensor t = target_on(Device::cpu());
