@@ -68,6 +68,8 @@ __global__ void loss_backward_kernel(LossParams p, const T* x, const int64_t* ta
 template <typename T>
 Status loss_forward_cuda(const LossParams& p, const T* x, const int64_t* target, const T* w, double* stats,
                          double* scratch, T* loss_out, Stream s) {
+  // The engine refuses empty input first; a zero-size grid would otherwise be CUDA's invalid launch.
+  if (p.B * p.N == 0) return Status{1, Library::kCuda, "loss_forward_cuda: empty input", __FILE__, __LINE__};
   const int64_t chunks = chunks_of(p);
   const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(p.B));
   loss_partial_kernel<<<grid, kBlock, 0, s>>>(p, x, target, w, scratch);

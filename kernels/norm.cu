@@ -144,6 +144,8 @@ __global__ void batch_norm_backward_kernel(const T* x, const T* g, const T* gamm
   }
 }
 
+// One block per (sample, group) or per channel. CUDA refuses a zero-size grid, so each launcher
+// returns before launching when there is nothing to do, as the CPU twins' loops do.
 unsigned blocks(int64_t n) { return static_cast<unsigned>(n); }
 
 }  // namespace
@@ -151,6 +153,7 @@ unsigned blocks(int64_t n) { return static_cast<unsigned>(n); }
 template <typename T>
 Status group_norm_forward_cuda(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, int64_t N, int64_t C,
                                int64_t HW, int64_t G, double eps, Stream s) {
+  if (N * G == 0) return Status{};
   group_norm_forward_kernel<<<blocks(N * G), kBlock, 0, s>>>(x, gamma, beta, y, mean, rstd, C, HW, G, eps);
   return LITS_LAUNCH_STATUS("group_norm_forward_kernel");
 }
@@ -158,12 +161,12 @@ Status group_norm_forward_cuda(const T* x, const T* gamma, const T* beta, T* y, 
 template <typename T>
 Status group_norm_backward_cuda(const T* x, const T* g, const T* gamma, const T* mean, const T* rstd, T* dx, T* dgamma,
                                 T* dbeta, int64_t N, int64_t C, int64_t HW, int64_t G, Stream s) {
-  if (dx) {
+  if (dx && N * G > 0) {
     group_norm_input_grad_kernel<<<blocks(N * G), kBlock, 0, s>>>(x, g, gamma, mean, rstd, dx, C, HW, G);
     const Status st = LITS_LAUNCH_STATUS("group_norm_input_grad_kernel");
     if (!st.ok()) return st;
   }
-  if (dgamma || dbeta) {
+  if ((dgamma || dbeta) && C > 0) {
     affine_grad_kernel<T, true><<<blocks(C), kBlock, 0, s>>>(x, g, mean, rstd, dgamma, dbeta, N, C, HW, G);
     return LITS_LAUNCH_STATUS("affine_grad_kernel");
   }
@@ -174,6 +177,7 @@ template <typename T>
 Status batch_norm_forward_cuda(const T* x, const T* gamma, const T* beta, T* y, bool training, const T* running_mean,
                                const T* running_var, T* batch_mean, T* batch_var, T* rstd, int64_t N, int64_t C,
                                int64_t HW, double eps, Stream s) {
+  if (C == 0) return Status{};
   batch_norm_forward_kernel<<<blocks(C), kBlock, 0, s>>>(x, gamma, beta, y, training, running_mean, running_var,
                                                          batch_mean, batch_var, rstd, N, C, HW, eps);
   return LITS_LAUNCH_STATUS("batch_norm_forward_kernel");
@@ -182,6 +186,7 @@ Status batch_norm_forward_cuda(const T* x, const T* gamma, const T* beta, T* y, 
 template <typename T>
 Status batch_norm_backward_cuda(const T* x, const T* g, const T* gamma, const T* mean, const T* rstd, T* dx, T* dgamma,
                                 T* dbeta, bool training, int64_t N, int64_t C, int64_t HW, Stream s) {
+  if (C == 0) return Status{};
   batch_norm_backward_kernel<<<blocks(C), kBlock, 0, s>>>(x, g, gamma, mean, rstd, dx, dgamma, dbeta, training, N, C,
                                                           HW);
   return LITS_LAUNCH_STATUS("batch_norm_backward_kernel");

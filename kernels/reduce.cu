@@ -41,6 +41,7 @@ __global__ void sum_thread_kernel(const T* x, T* y, ReducePlan p, double scale) 
 template <typename T>
 Status sum_cuda(const T* x, T* y, const ReduceIndex& ix, double scale, Stream s) {
   const ReducePlan p = make_reduce_plan(ix);
+  if (p.out_count == 0) return Status{};  // no output: CUDA refuses a zero-size grid
   if (p.red_count <= 64) {
     sum_thread_kernel<<<grid_for(p.out_count), kBlock, 0, s>>>(x, y, p, scale);
   } else {
