@@ -45,6 +45,11 @@ struct Commands {
   CLI::App* graph_cmd = nullptr;
 };
 
+// The baseline file every setup-reading command merges its runs onto.
+void add_base_option(CLI::App* cmd, std::string& base) {
+  cmd->add_option("--base", base, "Baseline file the runs are merged onto")->default_str("Baseline_Parameters.txt");
+}
+
 void add_demo(CLI::App& app, Commands& c) {
   c.demo_cmd = app.add_subcommand(
       "demo",
@@ -102,8 +107,7 @@ void add_bench(CLI::App& app, Commands& c) {
       "Training steps of a setup's network: data / forward / backward / optimizer time, samples/s, peak memory");
   c.btrain_cmd->add_option("--setup", c.bench_train.setup, "Setup file (a path, or a name in models/presets/)")
       ->capture_default_str();
-  c.btrain_cmd->add_option("--base", c.bench_train.base, "Baseline file the runs are merged onto")
-      ->default_str("Baseline_Parameters.txt");
+  add_base_option(c.btrain_cmd, c.bench_train.base);
   c.btrain_cmd->add_option("--device", c.bench_train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c.btrain_cmd->add_option("--data", c.bench_train.data, "Slice store (default: a temporary 512 x 512 phantom store)");
   c.btrain_cmd->add_option("--batch", c.bench_train.batch, "Batch size (default: the setup's batch_size)")
@@ -129,8 +133,7 @@ void add_bench(CLI::App& app, Commands& c) {
       "infer", "Inference slices/s of a setup's network at full slice size (eval mode, as `lits segment` runs it)");
   c.binfer_cmd->add_option("--setup", c.bench_infer.setup, "Setup file (a path, or a name in models/presets/)")
       ->capture_default_str();
-  c.binfer_cmd->add_option("--base", c.bench_infer.base, "Baseline file the runs are merged onto")
-      ->default_str("Baseline_Parameters.txt");
+  add_base_option(c.binfer_cmd, c.bench_infer.base);
   c.binfer_cmd->add_option("--device", c.bench_infer.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c.binfer_cmd->add_option("--size", c.bench_infer.size, "Slice height and width")
       ->capture_default_str()
@@ -215,8 +218,7 @@ void add_train(CLI::App& app, Commands& c) {
   c.train_cmd = app.add_subcommand(
       "train", "Train every run of a setup file on a slice store (checkpoints, log.csv, plot in a run folder)");
   c.train_cmd->add_option("--setup", c.train.setup, "Setup file (a path, or a name in models/presets/)");
-  c.train_cmd->add_option("--base", c.train.base, "Baseline file the runs are merged onto")
-      ->default_str("Baseline_Parameters.txt");
+  add_base_option(c.train_cmd, c.train.base);
   c.train_cmd->add_option("--data", c.train.train.data,
                           "Slice store from `lits convert` (default: the setup's Training_Path)");
   c.train_cmd->add_option(
@@ -254,8 +256,7 @@ void add_info(CLI::App& app, Commands& c) {
   c.info_cmd = app.add_subcommand(
       "info", "Per run of a setup file: resolved parameters, parameter count, per-level shapes, FLOPs per slice");
   c.info_cmd->add_option("--setup", c.info.setup, "Setup file (a path, or a name in models/presets/)")->required();
-  c.info_cmd->add_option("--base", c.info.base, "Baseline file the runs are merged onto")
-      ->default_str("Baseline_Parameters.txt");
+  add_base_option(c.info_cmd, c.info.base);
   c.info_cmd->add_option("--size", c.info.size, "Input height and width for the shapes and FLOPs")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -266,8 +267,7 @@ void add_graph(CLI::App& app, Commands& c) {
   c.graph_cmd = app.add_subcommand(
       "graph", "Draw the network of a setup file as a Graphviz graph (.dot, and .svg when `dot` is installed)");
   c.graph_cmd->add_option("--setup", c.graph.setup, "Setup file (a path, or a name in models/presets/)")->required();
-  c.graph_cmd->add_option("--base", c.graph.base, "Baseline file the runs are merged onto")
-      ->default_str("Baseline_Parameters.txt");
+  add_base_option(c.graph_cmd, c.graph.base);
   c.graph_cmd->add_option("--out", c.graph.out, "Output .dot file")->required();
   c.graph_cmd->add_option("--run", c.graph.run, "Which run of the setup file")->capture_default_str();
 }

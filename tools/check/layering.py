@@ -3,12 +3,11 @@
 tools/check/layering.txt does not allow. Usage: layering.py [FILE...] (default: every tracked source)."""
 import os
 import re
-import subprocess
 import sys
 
+from sources import ROOT, sources
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SOURCE = re.compile(r"\.(h|hpp|cpp|cc|cu|cuh)$")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([a-z_0-9]+)/([^"]+)"')
 
 
@@ -37,12 +36,10 @@ def is_allowed(allowed, folder, header):
 
 def main(argv):
     level, allowed = read_rules(os.path.join(HERE, "layering.txt"))
-    files = argv or subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True,
-                                   check=True).stdout.split()
     errors = checked = 0
-    for rel in files:
+    for rel in sources(argv):
         folder = rel.split("/", 1)[0]
-        if not SOURCE.search(rel) or folder not in level:
+        if folder not in level:
             continue
         checked += 1
         with open(os.path.join(ROOT, rel), errors="replace") as f:

@@ -4,12 +4,11 @@ what tools/check/size-debt.txt lists as known debt (with the date it was recorde
 Usage: sizes.py [FILE...] (default: every tracked source)."""
 import os
 import re
-import subprocess
 import sys
 
+from sources import ROOT, sources
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SOURCE = re.compile(r"\.(h|hpp|cpp|cc|cu|cuh)$")
 MAX_FILE, MAX_FUNCTION = 650, 150
 NOT_A_FUNCTION = re.compile(r"\b(namespace|class|struct|union|enum)\b|^\s*extern\s*\"C\"|=\s*$")
 CONTROL = re.compile(r"^\s*(if|for|while|switch|catch|do|else)\b")
@@ -63,24 +62,19 @@ def functions(text):
     head_line = 1
     for c in code:
         if c == "{":
-            enclosing_is_code = any(kind == "code" for kind, _, _ in stack)
+            # Inside a function body every brace is code; elsewhere a brace after "name(...)" opens a
+            # function, any other one a namespace, class or initializer.
+            in_code = any(code_ for code_, _, _ in stack)
             h = head.strip()
-            if enclosing_is_code:
-                kind = "code"
-            elif "(" in h and not NOT_A_FUNCTION.search(h.split("(", 1)[0]) and not CONTROL.match(h):
-                kind = "function"
-            else:
-                kind = "scope"
-            name = ""
-            if kind == "function":
+            name = None
+            if not in_code and "(" in h and not NOT_A_FUNCTION.search(h.split("(", 1)[0]) and not CONTROL.match(h):
                 m = re.search(r"([~\w:<>=!+\-*/\[\]&|^%]+)\s*\(", h.split(")", 1)[0] + ")")
                 name = m.group(1) if m else h[:40]
-            stack.append((kind if kind != "function" else "code", name if kind == "function" else None,
-                          head_line))
+            stack.append((in_code or name is not None, name, head_line))
             head = ""
         elif c == "}":
             if stack:
-                kind, name, start = stack.pop()
+                _, name, start = stack.pop()
                 if name is not None:
                     found.append((name, start, line))
             head = ""
@@ -112,12 +106,8 @@ def read_debt(path):
 
 def main(argv):
     debt = read_debt(os.path.join(HERE, "size-debt.txt"))
-    files = argv or subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True,
-                                   check=True).stdout.split()
     errors = checked = 0
-    for rel in files:
-        if not SOURCE.search(rel) or rel.startswith("third_party/"):
-            continue
+    for rel in sources(argv):
         checked += 1
         with open(os.path.join(ROOT, rel), errors="replace") as f:
             text = f.read()
