@@ -3,7 +3,10 @@
 #   make test            set-up + build + the whole test suite (ctest)
 #   make check           the cheap checks CI runs before building: formatting, include layering,
 #                        size budget (tools/check/)
-#   make test-variants   the suite again with LITS_CUDA=OFF and with LITS_ONEDNN=OFF LITS_BLAS=OFF
+#   make test-variants   the suite again with LITS_CUDA=OFF and with LITS_ONEDNN=OFF LITS_BLAS=OFF,
+#                        then test-emu-sanitizers
+#   make test-emu-sanitizers  the emulated CUDA kernels (ctest -L cuda-emu) under ASan+UBSan
+#                        (fibers) and under TSan (threads), building only what they need
 #   make build           set-up + build only
 # Variables: BUILD (build folder), JOBS (parallel jobs), CMAKE_FLAGS (extra -D options).
 # CI=true turns warnings into errors.
@@ -13,7 +16,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all setup configure build test demo check test-variants clean
+.PHONY: all setup configure build test demo check test-variants test-emu-sanitizers clean
 
 all: build
 
@@ -43,6 +46,19 @@ check:
 test-variants: setup
 	$(MAKE) test BUILD=build-cpu-only CMAKE_FLAGS="-DLITS_CUDA=OFF"
 	$(MAKE) test BUILD=build-own-kernels CMAKE_FLAGS="-DLITS_ONEDNN=OFF -DLITS_BLAS=OFF"
+	$(MAKE) test-emu-sanitizers
+
+# No nvcc in these builds: the kernels run on the emulated device, the CPU twins beside them.
+EMU_TARGETS := --target lits_cuda_emu_tests lits_cuda_emu_selftest
+EMU_FLAGS := -G Ninja -DLITS_CUDA=OFF -DLITS_MPI=OFF -DLITS_WERROR=$(WERROR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+test-emu-sanitizers: setup
+	cmake -S . -B build-emu-asan $(EMU_FLAGS) \
+	  "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	cmake --build build-emu-asan -j $(JOBS) $(EMU_TARGETS)
+	ctest --test-dir build-emu-asan -L cuda-emu -j $(JOBS) --output-on-failure
+	cmake -S . -B build-emu-tsan $(EMU_FLAGS) "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer"
+	cmake --build build-emu-tsan -j $(JOBS) $(EMU_TARGETS)
+	ctest --test-dir build-emu-tsan -L cuda-emu -j $(JOBS) --output-on-failure
 
 clean:
-	rm -rf build build-cpu-only build-own-kernels build-gpu
+	rm -rf build build-cpu-only build-own-kernels build-gpu build-emu-asan build-emu-tsan

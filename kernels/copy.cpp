@@ -15,7 +15,8 @@ void copy_cpu(const S* src, D* dst, const CopyIndex& ix) {
   const bool dense = is_dense(ix.ndim, ix.shape, ix.src_strides) && is_dense(ix.ndim, ix.shape, ix.dst_strides);
   if constexpr (std::is_same_v<S, D>) {
     if (dense) {
-      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(S));
+      // memcpy with a null pointer is undefined even for 0 bytes (an empty tensor has no data).
+      if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(S));
       return;
     }
   }

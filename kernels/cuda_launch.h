@@ -27,7 +27,7 @@ inline unsigned grid_for(int64_t n, int block = kBlock) {
 __device__ inline double block_sum(double v, double* buf) {
   buf[threadIdx.x] = v;
   __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+  for (unsigned w = blockDim.x / 2; w > 0; w >>= 1) {
     if (threadIdx.x < w) buf[threadIdx.x] += buf[threadIdx.x + w];
     __syncthreads();
   }

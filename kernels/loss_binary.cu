@@ -19,7 +19,7 @@ __global__ void forward_partials_kernel(BinaryFocalArgs<T> a, double* partials, 
     for (int64_t n = n0 + threadIdx.x; n < n1; n += blockDim.x) binary_focal_accumulate<L>(a, b, n, s);
     for (int k = 0; k < kBinaryFocalStats; ++k) buf[k][threadIdx.x] = s[k];
     __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    for (unsigned w = blockDim.x / 2; w > 0; w >>= 1) {
       if (threadIdx.x < w)
         for (int k = 0; k < kBinaryFocalStats; ++k) buf[k][threadIdx.x] += buf[k][threadIdx.x + w];
       __syncthreads();

@@ -16,7 +16,7 @@ __global__ void sum_block_kernel(const T* x, T* y, ReducePlan p, double scale) {
       acc += static_cast<double>(x[base + strided_offset(p.nr, p.rshape, p.rstride, r)]);
     buf[threadIdx.x] = acc;
     __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    for (unsigned w = blockDim.x / 2; w > 0; w >>= 1) {
       if (threadIdx.x < w) buf[threadIdx.x] += buf[threadIdx.x + w];
       __syncthreads();
     }
