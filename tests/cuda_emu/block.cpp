@@ -24,8 +24,8 @@ thread_local constinit dim3 gridDim;
 namespace lits_emu {
 namespace detail {
 
-thread_local Block* t_block = nullptr;
-thread_local Lane* t_lane = nullptr;
+thread_local constinit Block* t_block = nullptr;
+thread_local constinit Lane* t_lane = nullptr;
 
 namespace {
 

@@ -75,8 +75,9 @@ struct Block {
   uint64_t barrier_generation = 0, warp_generation[32] = {};
 };
 
-extern thread_local Block* t_block;
-extern thread_local Lane* t_lane;
+// constinit: plain thread-local loads, no wrapper call (see emu.h).
+extern thread_local constinit Block* t_block;
+extern thread_local constinit Lane* t_lane;
 
 // A fresh block: lanes ready to run, shared memory new and poisoned.
 void init_lanes(Block& b);
