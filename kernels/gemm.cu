@@ -2,6 +2,8 @@
 // C^T = op(B)^T op(A)^T, so the operands are passed swapped.
 #include <cublas_v2.h>
 
+#include <algorithm>
+
 #include "kernels/cuda_launch.h"
 #include "kernels/gemm.h"
 
@@ -13,7 +15,10 @@ Status gemm_cuda(CublasHandle handle, bool trans_a, bool trans_b, int64_t M, int
   if (M == 0 || N == 0) return Status{};
   const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const int lda = static_cast<int>(trans_a ? M : K), ldb = static_cast<int>(trans_b ? K : N);
+  // cuBLAS requires every leading dimension >= 1, even when K == 0 leaves A and B empty (C is then
+  // zeroed, beta being 0): found on the emulated device, where lda = K = 0 was refused.
+  const int lda = static_cast<int>(std::max<int64_t>(1, trans_a ? M : K));
+  const int ldb = static_cast<int>(std::max<int64_t>(1, trans_b ? K : N));
   const T one = T(1), zero = T(0);
   if constexpr (sizeof(T) == 4) {
     LITS_KERNEL_TRY(Library::kCublas,
