@@ -1,0 +1,397 @@
+// cuDNN on the emulated device (cudnn.h). The convolutions are direct loops in double over one
+// shared index walk: slow and obviously right, an oracle independent of the project's im2col CPU
+// convolution. What is checked, from the cuDNN documentation: live handles and descriptors
+// (CUDNN_STATUS_NOT_INITIALIZED / BAD_PARAM), positive tensor and filter dimensions, NCHW, equal
+// data types with a matching compute type (FLOAT or DOUBLE, else NOT_SUPPORTED; tensor-op math
+// with double is not supported), input channels equal to the filter's, an output descriptor of
+// exactly the convolution's output size, an algorithm this emulation offers, and a workspace at
+// least as large as the size queried for that algorithm (BAD_PARAM otherwise; the workspace is
+// overwritten with 0xFF bytes, as a real algorithm may use all of it). Beyond the documentation,
+// every tensor must lie inside one device allocation and the handle's stream must be alive
+// (EXECUTION_FAILED otherwise: on a GPU an illegal address or a dead stream).
+#include "tests/cuda_emu/cudnn.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "tests/cuda_emu/control.h"
+
+struct cudnnContext {
+  cudaStream_t stream = nullptr;
+};
+struct cudnnTensorStruct {
+  bool set = false;
+  cudnnDataType_t type = CUDNN_DATA_FLOAT;
+  int n = 0, c = 0, h = 0, w = 0;
+};
+struct cudnnFilterStruct {
+  bool set = false;
+  cudnnDataType_t type = CUDNN_DATA_FLOAT;
+  int k = 0, c = 0, h = 0, w = 0;
+};
+struct cudnnConvolutionStruct {
+  bool set = false;
+  int pad_h = 0, pad_w = 0, u = 1, v = 1, dil_h = 1, dil_w = 1;
+  cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+  cudnnDataType_t compute = CUDNN_DATA_FLOAT;
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+};
+
+namespace {
+
+std::mutex g_mutex;
+std::set<const void*> g_live;  // handles and descriptors
+
+template <typename P>
+cudnnStatus_t create(P** out) {
+  if (!out) return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
+  *out = new P;
+  std::lock_guard lock(g_mutex);
+  g_live.insert(*out);
+  return CUDNN_STATUS_SUCCESS;
+}
+template <typename P>
+cudnnStatus_t destroy(P* p) {
+  std::lock_guard lock(g_mutex);
+  if (g_live.erase(p) == 0) return CUDNN_STATUS_BAD_PARAM;
+  delete p;
+  return CUDNN_STATUS_SUCCESS;
+}
+bool live(const void* p) {
+  std::lock_guard lock(g_mutex);
+  return p && g_live.count(p) > 0;
+}
+
+size_t elem_size(cudnnDataType_t t) { return t == CUDNN_DATA_DOUBLE ? 8 : 4; }
+
+// One validated convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q].
+struct Conv {
+  int N, C, H, W, K, R, S, P, Q;
+  const cudnnConvolutionStruct* d;
+  cudnnDataType_t type;
+  size_t x_bytes() const { return size_t(N) * C * H * W * elem_size(type); }
+  size_t w_bytes() const { return size_t(K) * C * R * S * elem_size(type); }
+  size_t y_bytes() const { return size_t(N) * K * P * Q * elem_size(type); }
+};
+
+int out_size(int in, int pad, int k, int dil, int stride) {
+  const int span = in + 2 * pad - ((k - 1) * dil + 1);
+  return span < 0 ? -1 : span / stride + 1;
+}
+
+cudnnStatus_t check(cudnnHandle_t h, const cudnnTensorStruct* x, const cudnnFilterStruct* w,
+                    const cudnnConvolutionStruct* conv, const cudnnTensorStruct* y, Conv* out) {
+  if (!live(h)) return CUDNN_STATUS_NOT_INITIALIZED;
+  if (!live(x) || !live(w) || !live(conv) || !live(y) || !x->set || !w->set || !conv->set || !y->set)
+    return CUDNN_STATUS_BAD_PARAM;
+  if (x->type != w->type || x->type != y->type) return CUDNN_STATUS_BAD_PARAM;
+  if (x->type == CUDNN_DATA_HALF || conv->compute != x->type) return CUDNN_STATUS_NOT_SUPPORTED;
+  if (x->c != w->c) return CUDNN_STATUS_BAD_PARAM;
+  const int P = out_size(x->h, conv->pad_h, w->h, conv->dil_h, conv->u);
+  const int Q = out_size(x->w, conv->pad_w, w->w, conv->dil_w, conv->v);
+  if (P < 1 || Q < 1 || y->n != x->n || y->c != w->k || y->h != P || y->w != Q) return CUDNN_STATUS_BAD_PARAM;
+  *out = Conv{x->n, x->c, x->h, x->w, w->k, w->h, w->w, P, Q, conv, x->type};
+  return CUDNN_STATUS_SUCCESS;
+}
+
+// The algorithms this emulation offers, with the workspace each needs: an im2col-like buffer or an
+// index table, so that the project's workspace handling is exercised. -1: not offered.
+enum class Dir { kFwd, kData, kFilter };
+int64_t workspace_of(Dir dir, int algo, const Conv& c) {
+  const int64_t col = int64_t(c.C) * c.R * c.S * c.P * c.Q * int64_t(elem_size(c.type));
+  if (dir == Dir::kFwd) return algo == 0 ? 0 : algo == 1 ? int64_t(c.C) * c.R * c.S * 4 : algo == 2 ? col : -1;
+  if (dir == Dir::kData) return algo == 0 ? 0 : algo == 1 ? col : -1;
+  return algo == 0 ? 0 : algo == 1 ? col : algo == 3 ? int64_t(c.K) * c.C * 8 : -1;
+}
+bool deterministic(Dir dir, int algo) { return dir == Dir::kFwd || algo == 1; }
+
+// The heuristic's answer, the algorithms needing a workspace first.
+template <typename Perf>
+cudnnStatus_t list(Dir dir, const Conv& c, std::vector<int> algos, int requested, int* returned, Perf* perf) {
+  if (requested < 1 || !returned || !perf) return CUDNN_STATUS_BAD_PARAM;
+  const bool tensor_op = c.d->math == CUDNN_TENSOR_OP_MATH || c.d->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+  *returned = std::min<int>(requested, static_cast<int>(algos.size()));
+  for (int i = 0; i < *returned; ++i) {
+    Perf& p = perf[i];
+    p = Perf{};
+    p.algo = static_cast<decltype(p.algo)>(algos[static_cast<size_t>(i)]);
+    p.status = tensor_op && c.type == CUDNN_DATA_DOUBLE ? CUDNN_STATUS_NOT_SUPPORTED : CUDNN_STATUS_SUCCESS;
+    p.time = 1.0f + static_cast<float>(i);
+    p.memory = static_cast<size_t>(workspace_of(dir, algos[static_cast<size_t>(i)], c));
+    p.determinism = deterministic(dir, algos[static_cast<size_t>(i)]) ? CUDNN_DETERMINISTIC : CUDNN_NON_DETERMINISTIC;
+    p.mathType = c.d->math;
+  }
+  return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t workspace_size(Dir dir, const Conv& c, int algo, size_t* bytes) {
+  if (!bytes) return CUDNN_STATUS_BAD_PARAM;
+  const int64_t ws = workspace_of(dir, algo, c);
+  if (ws < 0) return CUDNN_STATUS_NOT_SUPPORTED;
+  *bytes = static_cast<size_t>(ws);
+  return CUDNN_STATUS_SUCCESS;
+}
+
+// The checks every execution shares; `tensors` are the (pointer, bytes) the call reads or writes.
+cudnnStatus_t check_run(cudnnHandle_t h, Dir dir, const Conv& c, int algo, void* ws, size_t ws_bytes,
+                        std::initializer_list<std::pair<const void*, size_t>> tensors, const void* alpha,
+                        const void* beta) {
+  const int64_t need = workspace_of(dir, algo, c);
+  if (need < 0) return CUDNN_STATUS_NOT_SUPPORTED;
+  if (!alpha || !beta || ws_bytes < static_cast<size_t>(need) || (ws_bytes > 0 && !ws)) return CUDNN_STATUS_BAD_PARAM;
+  if (!lits_emu::stream_valid(h->stream)) return CUDNN_STATUS_EXECUTION_FAILED;
+  if (ws_bytes > 0 && !lits_emu::is_device_range(ws, ws_bytes)) return CUDNN_STATUS_EXECUTION_FAILED;
+  for (const auto& [p, bytes] : tensors)
+    if (!lits_emu::is_device_range(p, bytes)) return CUDNN_STATUS_EXECUTION_FAILED;
+  if (ws_bytes > 0) std::memset(ws, 0xFF, ws_bytes);
+  return CUDNN_STATUS_SUCCESS;
+}
+
+// Calls f(x index, w index, y index) for every product term of the convolution.
+template <typename F>
+void walk(const Conv& c, F f) {
+  const cudnnConvolutionStruct& d = *c.d;
+  for (int n = 0; n < c.N; ++n)
+    for (int k = 0; k < c.K; ++k)
+      for (int p = 0; p < c.P; ++p)
+        for (int q = 0; q < c.Q; ++q)
+          for (int ch = 0; ch < c.C; ++ch)
+            for (int r = 0; r < c.R; ++r)
+              for (int s = 0; s < c.S; ++s) {
+                const int ih = p * d.u - d.pad_h + r * d.dil_h, iw = q * d.v - d.pad_w + s * d.dil_w;
+                if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+                // CUDNN_CONVOLUTION flips the filter; cross-correlation does not.
+                const int fr = d.mode == CUDNN_CONVOLUTION ? c.R - 1 - r : r;
+                const int fs = d.mode == CUDNN_CONVOLUTION ? c.S - 1 - s : s;
+                f(((size_t(n) * c.C + ch) * c.H + ih) * c.W + iw, ((size_t(k) * c.C + ch) * c.R + fr) * c.S + fs,
+                  ((size_t(n) * c.K + k) * c.P + p) * c.Q + q);
+              }
+}
+
+// out = alpha acc + beta out; beta == 0 does not read out (fresh memory may hold NaN).
+template <typename T>
+void blend(const std::vector<double>& acc, const void* alpha, const void* beta, void* out) {
+  T* o = static_cast<T*>(out);
+  const double a = static_cast<double>(*static_cast<const T*>(alpha)),
+               b = static_cast<double>(*static_cast<const T*>(beta));
+  for (size_t i = 0; i < acc.size(); ++i)
+    o[i] = static_cast<T>(a * acc[i] + (b == 0.0 ? 0.0 : b * static_cast<double>(o[i])));
+}
+
+enum class Role { kY, kX, kW };  // which operand the convolution produces
+template <typename T>
+void compute(const Conv& c, Role role, const void* in1, const void* in2, const void* alpha, const void* beta,
+             void* out) {
+  const T* a = static_cast<const T*>(in1);
+  const T* b = static_cast<const T*>(in2);
+  const size_t n = (role == Role::kY ? c.y_bytes() : role == Role::kX ? c.x_bytes() : c.w_bytes()) / sizeof(T);
+  std::vector<double> acc(n, 0.0);
+  walk(c, [&](size_t xi, size_t wi, size_t yi) {
+    if (role == Role::kY) acc[yi] += static_cast<double>(a[xi]) * static_cast<double>(b[wi]);  // x, w
+    if (role == Role::kX) acc[xi] += static_cast<double>(a[yi]) * static_cast<double>(b[wi]);  // dy, w
+    if (role == Role::kW) acc[wi] += static_cast<double>(a[xi]) * static_cast<double>(b[yi]);  // x, dy
+  });
+  blend<T>(acc, alpha, beta, out);
+}
+
+void run(const Conv& c, Role role, const void* in1, const void* in2, const void* alpha, const void* beta, void* out) {
+  if (c.type == CUDNN_DATA_DOUBLE)
+    compute<double>(c, role, in1, in2, alpha, beta, out);
+  else
+    compute<float>(c, role, in1, in2, alpha, beta, out);
+}
+
+// One convolution executed: checks, then the direction's product into its output operand (x for
+// backward data, w for backward filter, y forward).
+struct Operands {
+  const void *x, *w, *y;
+};
+cudnnStatus_t execute(cudnnHandle_t h, Dir dir, const cudnnTensorStruct* xd, const cudnnFilterStruct* wd,
+                      const cudnnConvolutionStruct* conv, const cudnnTensorStruct* yd, int algo, void* ws,
+                      size_t ws_bytes, Operands o, const void* alpha, const void* beta) {
+  Conv c;
+  cudnnStatus_t st = check(h, xd, wd, conv, yd, &c);
+  if (st == CUDNN_STATUS_SUCCESS)
+    st = check_run(h, dir, c, algo, ws, ws_bytes, {{o.x, c.x_bytes()}, {o.w, c.w_bytes()}, {o.y, c.y_bytes()}}, alpha,
+                   beta);
+  if (st != CUDNN_STATUS_SUCCESS) return st;
+  if (dir == Dir::kFwd) run(c, Role::kY, o.x, o.w, alpha, beta, const_cast<void*>(o.y));
+  if (dir == Dir::kData) run(c, Role::kX, o.y, o.w, alpha, beta, const_cast<void*>(o.x));
+  if (dir == Dir::kFilter) run(c, Role::kW, o.x, o.y, alpha, beta, const_cast<void*>(o.w));
+  return CUDNN_STATUS_SUCCESS;
+}
+
+}  // namespace
+
+size_t cudnnGetVersion() { return 0; }  // 0: not a real cuDNN
+
+const char* cudnnGetErrorString(cudnnStatus_t s) {
+  switch (s) {
+    case CUDNN_STATUS_SUCCESS: return "CUDNN_STATUS_SUCCESS";
+    case CUDNN_STATUS_NOT_INITIALIZED: return "CUDNN_STATUS_NOT_INITIALIZED";
+    case CUDNN_STATUS_BAD_PARAM: return "CUDNN_STATUS_BAD_PARAM";
+    case CUDNN_STATUS_BAD_PARAM_NULL_POINTER: return "CUDNN_STATUS_BAD_PARAM_NULL_POINTER";
+    case CUDNN_STATUS_NOT_SUPPORTED: return "CUDNN_STATUS_NOT_SUPPORTED";
+    case CUDNN_STATUS_INTERNAL_ERROR: return "CUDNN_STATUS_INTERNAL_ERROR";
+    case CUDNN_STATUS_EXECUTION_FAILED: return "CUDNN_STATUS_EXECUTION_FAILED";
+  }
+  return "CUDNN_STATUS_UNKNOWN";
+}
+
+cudnnStatus_t cudnnCreate(cudnnHandle_t* h) { return create(h); }
+cudnnStatus_t cudnnDestroy(cudnnHandle_t h) { return live(h) ? destroy(h) : CUDNN_STATUS_NOT_INITIALIZED; }
+cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s) {
+  if (!live(h)) return CUDNN_STATUS_NOT_INITIALIZED;
+  if (!lits_emu::stream_valid(s)) return CUDNN_STATUS_BAD_PARAM;
+  h->stream = s;
+  return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* d) { return create(d); }
+cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { return destroy(d); }
+cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t format, cudnnDataType_t type,
+                                         int n, int c, int h, int w) {
+  if (!live(d) || n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
+  if (format != CUDNN_TENSOR_NCHW || (type != CUDNN_DATA_FLOAT && type != CUDNN_DATA_DOUBLE))
+    return CUDNN_STATUS_NOT_SUPPORTED;  // the emulation serves what the project uses
+  *d = cudnnTensorStruct{true, type, n, c, h, w};
+  return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t* d) { return create(d); }
+cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { return destroy(d); }
+cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t type, cudnnTensorFormat_t format,
+                                         int k, int c, int h, int w) {
+  if (!live(d) || k <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
+  if (format != CUDNN_TENSOR_NCHW || (type != CUDNN_DATA_FLOAT && type != CUDNN_DATA_DOUBLE))
+    return CUDNN_STATUS_NOT_SUPPORTED;
+  *d = cudnnFilterStruct{true, type, k, c, h, w};
+  return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t* d) { return create(d); }
+cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { return destroy(d); }
+cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
+                                              int dil_h, int dil_w, cudnnConvolutionMode_t mode,
+                                              cudnnDataType_t compute) {
+  if (!live(d) || pad_h < 0 || pad_w < 0 || u <= 0 || v <= 0 || dil_h <= 0 || dil_w <= 0 ||
+      (mode != CUDNN_CONVOLUTION && mode != CUDNN_CROSS_CORRELATION))
+    return CUDNN_STATUS_BAD_PARAM;
+  const cudnnMathType_t math = d->math;
+  *d = cudnnConvolutionStruct{true, pad_h, pad_w, u, v, dil_h, dil_w, mode, compute, math};
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t math) {
+  if (!live(d) || math < CUDNN_DEFAULT_MATH || math > CUDNN_FMA_MATH) return CUDNN_STATUS_BAD_PARAM;
+  d->math = math;
+  return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, cudnnTensorDescriptor_t x,
+                                                     cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv,
+                                                     cudnnTensorDescriptor_t y, int requested, int* returned,
+                                                     cudnnConvolutionFwdAlgoPerf_t* perf) {
+  Conv c;
+  const cudnnStatus_t st = check(h, x, w, conv, y, &c);
+  return st != CUDNN_STATUS_SUCCESS ? st : list(Dir::kFwd, c, {2, 1, 0}, requested, returned, perf);
+}
+cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h, cudnnFilterDescriptor_t w,
+                                                          cudnnTensorDescriptor_t dy, cudnnConvolutionDescriptor_t conv,
+                                                          cudnnTensorDescriptor_t dx, int requested, int* returned,
+                                                          cudnnConvolutionBwdDataAlgoPerf_t* perf) {
+  Conv c;
+  const cudnnStatus_t st = check(h, dx, w, conv, dy, &c);
+  return st != CUDNN_STATUS_SUCCESS ? st : list(Dir::kData, c, {1, 0}, requested, returned, perf);
+}
+cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, cudnnTensorDescriptor_t x,
+                                                            cudnnTensorDescriptor_t dy,
+                                                            cudnnConvolutionDescriptor_t conv,
+                                                            cudnnFilterDescriptor_t dw, int requested, int* returned,
+                                                            cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
+  Conv c;
+  const cudnnStatus_t st = check(h, x, dw, conv, dy, &c);
+  return st != CUDNN_STATUS_SUCCESS ? st : list(Dir::kFilter, c, {3, 1, 0}, requested, returned, perf);
+}
+
+cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t h, cudnnTensorDescriptor_t x,
+                                                      cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv,
+                                                      cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t algo,
+                                                      size_t* bytes) {
+  Conv c;
+  const cudnnStatus_t st = check(h, x, w, conv, y, &c);
+  return st != CUDNN_STATUS_SUCCESS ? st : workspace_size(Dir::kFwd, c, algo, bytes);
+}
+cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t h, cudnnFilterDescriptor_t w,
+                                                           cudnnTensorDescriptor_t dy,
+                                                           cudnnConvolutionDescriptor_t conv,
+                                                           cudnnTensorDescriptor_t dx,
+                                                           cudnnConvolutionBwdDataAlgo_t algo, size_t* bytes) {
+  Conv c;
+  const cudnnStatus_t st = check(h, dx, w, conv, dy, &c);
+  return st != CUDNN_STATUS_SUCCESS ? st : workspace_size(Dir::kData, c, algo, bytes);
+}
+cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h, cudnnTensorDescriptor_t x,
+                                                             cudnnTensorDescriptor_t dy,
+                                                             cudnnConvolutionDescriptor_t conv,
+                                                             cudnnFilterDescriptor_t dw,
+                                                             cudnnConvolutionBwdFilterAlgo_t algo, size_t* bytes) {
+  Conv c;
+  const cudnnStatus_t st = check(h, x, dw, conv, dy, &c);
+  return st != CUDNN_STATUS_SUCCESS ? st : workspace_size(Dir::kFilter, c, algo, bytes);
+}
+
+cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, cudnnTensorDescriptor_t xd, const void* x,
+                                      cudnnFilterDescriptor_t wd, const void* w, cudnnConvolutionDescriptor_t conv,
+                                      cudnnConvolutionFwdAlgo_t algo, void* ws, size_t ws_bytes, const void* beta,
+                                      cudnnTensorDescriptor_t yd, void* y) {
+  return execute(h, Dir::kFwd, xd, wd, conv, yd, algo, ws, ws_bytes, {x, w, y}, alpha, beta);
+}
+cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* alpha, cudnnFilterDescriptor_t wd,
+                                           const void* w, cudnnTensorDescriptor_t dyd, const void* dy,
+                                           cudnnConvolutionDescriptor_t conv, cudnnConvolutionBwdDataAlgo_t algo,
+                                           void* ws, size_t ws_bytes, const void* beta, cudnnTensorDescriptor_t dxd,
+                                           void* dx) {
+  return execute(h, Dir::kData, dxd, wd, conv, dyd, algo, ws, ws_bytes, {dx, w, dy}, alpha, beta);
+}
+cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void* alpha, cudnnTensorDescriptor_t xd,
+                                             const void* x, cudnnTensorDescriptor_t dyd, const void* dy,
+                                             cudnnConvolutionDescriptor_t conv, cudnnConvolutionBwdFilterAlgo_t algo,
+                                             void* ws, size_t ws_bytes, const void* beta, cudnnFilterDescriptor_t dwd,
+                                             void* dw) {
+  return execute(h, Dir::kFilter, xd, dwd, conv, dyd, algo, ws, ws_bytes, {x, dw, dy}, alpha, beta);
+}
+
+cudnnStatus_t cudnnAddTensor(cudnnHandle_t h, const void* alpha, cudnnTensorDescriptor_t ad, const void* a,
+                             const void* beta, cudnnTensorDescriptor_t cd, void* c) {
+  if (!live(h)) return CUDNN_STATUS_NOT_INITIALIZED;
+  if (!live(ad) || !live(cd) || !ad->set || !cd->set || !alpha || !beta || ad->type != cd->type)
+    return CUDNN_STATUS_BAD_PARAM;
+  const int adims[4] = {ad->n, ad->c, ad->h, ad->w}, cdims[4] = {cd->n, cd->c, cd->h, cd->w};
+  for (int i = 0; i < 4; ++i)
+    if (adims[i] != cdims[i] && adims[i] != 1) return CUDNN_STATUS_BAD_PARAM;
+  const size_t e = elem_size(cd->type), na = size_t(ad->n) * ad->c * ad->h * ad->w,
+               nc = size_t(cd->n) * cd->c * cd->h * cd->w;
+  if (!lits_emu::stream_valid(h->stream) || !lits_emu::is_device_range(a, na * e) ||
+      !lits_emu::is_device_range(c, nc * e))
+    return CUDNN_STATUS_EXECUTION_FAILED;
+  std::vector<double> acc(nc);
+  for (size_t i = 0; i < nc; ++i) {
+    size_t rest = i, ai = 0, stride = 1;
+    for (int d = 3; d >= 0; --d) {
+      const size_t coord = rest % size_t(cdims[d]);
+      rest /= size_t(cdims[d]);
+      ai += (adims[d] == 1 ? 0 : coord) * stride;
+      stride *= size_t(adims[d]);
+    }
+    acc[i] = cd->type == CUDNN_DATA_DOUBLE ? static_cast<const double*>(a)[ai]
+                                           : static_cast<double>(static_cast<const float*>(a)[ai]);
+  }
+  if (cd->type == CUDNN_DATA_DOUBLE)
+    blend<double>(acc, alpha, beta, c);
+  else
+    blend<float>(acc, alpha, beta, c);
+  return CUDNN_STATUS_SUCCESS;
+}
