@@ -14,8 +14,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "cuda_emu/emu.h"
 #include "kernels/common.h"
-#include "tests/cuda_emu/emu.h"
 
 namespace lits::emu_test {
 

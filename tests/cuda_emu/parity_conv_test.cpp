@@ -3,8 +3,8 @@
 // the CPU convolutions; and the argument checks that turn a wrong call into a cuDNN status.
 #include <memory>
 
+#include "cuda_emu/cudnn.h"
 #include "kernels/conv.h"
-#include "tests/cuda_emu/cudnn.h"
 #include "tests/cuda_emu/parity.h"
 
 namespace lits::emu_test {

@@ -1,8 +1,8 @@
 // kernels/gemm.cu (row-major GEMM through cuBLAS's column-major call) on the emulated device, whose
 // cuBLAS (cublas.cpp) is an independent triple loop, against the CPU twin; and the argument checks
 // that make a wrong call a cuBLAS status instead of a wrong result.
+#include "cuda_emu/cublas.h"
 #include "kernels/gemm.h"
-#include "tests/cuda_emu/cublas.h"
 #include "tests/cuda_emu/parity.h"
 
 namespace lits::emu_test {

@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "tests/cuda_emu/control.h"
+#include "cuda_emu/control.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tests/cuda_emu/emu.h"
+#include "cuda_emu/emu.h"
 
 namespace lits_emu_mutants {
 namespace {

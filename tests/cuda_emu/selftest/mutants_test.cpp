@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "cuda_emu/control.h"
 #include "kernels/loss_common.h"
 #include "kernels/norm.h"
 #include "kernels/reduce.h"
 #include "kernels/squeeze_excite.h"
 #include "mutant_list.h"
-#include "tests/cuda_emu/control.h"
 
 namespace lits_emu_mutants {
 #define LITS_DECLARE(name) std::vector<double> name(const std::vector<double>& x, const std::vector<int64_t>& shape);

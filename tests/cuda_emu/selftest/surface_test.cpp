@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "tests/cuda_emu/control.h"
+#include "cuda_emu/control.h"
 #include "tests/cuda_emu/selftest/surface.h"
 
 namespace lits::emu_selftest {

@@ -1,6 +1,6 @@
 // Fibers: ucontext switching with the stack annotations ASan needs to follow a switch
 // (__sanitizer_start/finish_switch_fiber); without them ASan reports false stack errors.
-#include "tests/cuda_emu/fiber.h"
+#include "cuda_emu/fiber.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // The emulator's source rewriter: turns a .cu file into C++ that g++ compiles against the
-// emulation header (tests/cuda_emu/include/cuda_runtime.h). Only two CUDA forms need a rewrite,
+// emulation header (cuda_emu/include/cuda_runtime.h). Only two CUDA forms need a rewrite,
 // because they are syntax rather than functions:
 //   kernel<tmpl><<<grid, block, smem, stream>>>(args);
 //     -> ::lits_emu::launch(site, [&](auto... a) { kernel<tmpl>(a...); }, ::lits_emu::Config(grid, ...), args);

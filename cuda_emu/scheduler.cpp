@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/cuda_emu/block.h"
-#include "tests/cuda_emu/control.h"
-#include "tests/cuda_emu/threads.h"
-#include "tests/cuda_emu/tsan.h"
+#include "cuda_emu/block.h"
+#include "cuda_emu/control.h"
+#include "cuda_emu/threads.h"
+#include "cuda_emu/tsan.h"
 
 namespace lits_emu {
 namespace {

@@ -3,7 +3,7 @@
 // violation returns cuBLAS's own status code, never a silently wrong result.
 #pragma once
 
-#include "tests/cuda_emu/emu.h"
+#include "cuda_emu/emu.h"
 
 struct cublasContext;
 using cublasHandle_t = cublasContext*;

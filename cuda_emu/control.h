@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/cuda_emu/emu.h"
+#include "cuda_emu/emu.h"
 
 namespace lits_emu {
 

@@ -5,13 +5,13 @@
 // (CUBLAS_STATUS_INVALID_VALUE). Beyond the documentation, every matrix must lie inside one live
 // device allocation: on a GPU a host pointer or an overrun is an illegal address, reported here
 // as CUBLAS_STATUS_EXECUTION_FAILED instead of reading host memory by luck.
-#include "tests/cuda_emu/cublas.h"
+#include "cuda_emu/cublas.h"
 
 #include <algorithm>
 #include <mutex>
 #include <set>
 
-#include "tests/cuda_emu/control.h"
+#include "cuda_emu/control.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;

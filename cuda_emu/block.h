@@ -9,8 +9,8 @@
 #include <mutex>
 #include <vector>
 
-#include "tests/cuda_emu/emu.h"
-#include "tests/cuda_emu/fiber.h"
+#include "cuda_emu/emu.h"
+#include "cuda_emu/fiber.h"
 
 namespace lits_emu::detail {
 

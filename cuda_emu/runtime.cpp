@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "tests/cuda_emu/control.h"
+#include "cuda_emu/control.h"
 
 struct CUstream_st {
   unsigned flags;

@@ -5,7 +5,7 @@
 // and deadlocks. __shared__ memory is allocated per block and filled with 0xFF bytes (a double
 // reads NaN), with a guard zone after it that is checked at every barrier (under ASan: exact size,
 // and ASan checks).
-#include "tests/cuda_emu/block.h"
+#include "cuda_emu/block.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,8 +13,8 @@
 #include <cstring>
 #include <string>
 
-#include "tests/cuda_emu/control.h"
-#include "tests/cuda_emu/tsan.h"
+#include "cuda_emu/control.h"
+#include "cuda_emu/tsan.h"
 
 thread_local constinit uint3 threadIdx{};
 thread_local constinit uint3 blockIdx{};

@@ -9,7 +9,7 @@
 // overwritten with 0xFF bytes, as a real algorithm may use all of it). Beyond the documentation,
 // every tensor must lie inside one device allocation and the handle's stream must be alive
 // (EXECUTION_FAILED otherwise: on a GPU an illegal address or a dead stream).
-#include "tests/cuda_emu/cudnn.h"
+#include "cuda_emu/cudnn.h"
 
 #include <algorithm>
 #include <cstring>
@@ -17,7 +17,7 @@
 #include <set>
 #include <vector>
 
-#include "tests/cuda_emu/control.h"
+#include "cuda_emu/control.h"
 
 struct cudnnContext {
   cudaStream_t stream = nullptr;

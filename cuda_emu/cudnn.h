@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "tests/cuda_emu/emu.h"
+#include "cuda_emu/emu.h"
 
 struct cudnnContext;
 struct cudnnTensorStruct;
