@@ -222,6 +222,7 @@ Block& current_block(const char* what) {
 
 // The TSan address for the barrier (warp -1) or warp `warp` at its current generation.
 char* sync_token(Block& b, int warp) {
+  if constexpr (!kTsan) return nullptr;  // only TSan reads it: no lock for a plain build
   TsanQuiet quiet;
   std::lock_guard lock(b.m);
   if (warp < 0) return &b.tokens[b.barrier_generation % 2];
@@ -266,6 +267,20 @@ uint3 block_at(uint64_t k, dim3 grid) {
   return uint3{static_cast<unsigned>(k % grid.x), static_cast<unsigned>(k / grid.x % grid.y),
                static_cast<unsigned>(k / (uint64_t(grid.x) * grid.y))};
 }
+
+RunOrder::RunOrder(uint64_t n, std::mt19937_64& rng) : n_(n), rng_(rng) {
+  if (settings().order != Order::kRandom) return;
+  permutation_.resize(n);
+  for (uint64_t k = 0; k < n; ++k) permutation_[k] = k;
+  reshuffle();
+}
+
+uint64_t RunOrder::operator[](uint64_t k) const {
+  if (!permutation_.empty()) return permutation_[k];
+  return settings().order == Order::kReverse ? n_ - 1 - k : k;
+}
+
+void RunOrder::reshuffle() { std::shuffle(permutation_.begin(), permutation_.end(), rng_); }
 
 }  // namespace detail
 
@@ -326,7 +341,7 @@ void* shared_at(const char* file, int line, size_t bytes, size_t align) {
   TsanQuiet quiet;
   std::lock_guard lock(b.m);
   for (SharedVar& v : b.shared)
-    if (v.line == line && std::string(v.file) == file) return v.data.get();
+    if (v.line == line && (v.file == file || std::strcmp(v.file, file) == 0)) return v.data.get();
   if (b.static_bytes + bytes > kStaticSharedLimit)
     diagnose(b, *t_lane, file, line,
              "static __shared__ memory of the block would be " + std::to_string(b.static_bytes + bytes) +

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <vector>
 
 #include "cuda_emu/emu.h"
@@ -88,5 +89,20 @@ void lane_exit(Block& b, Lane& l);
 void resolve_stall(Block& b);
 // The block of linear index k in `grid`, x fastest.
 uint3 block_at(uint64_t k, dim3 grid);
+
+// The order of LITS_EMU_ORDER over n items (the blocks of a grid, or the lanes of a block): the
+// k-th item to run. Only the random order keeps a permutation; reshuffle() draws a new one.
+class RunOrder {
+ public:
+  RunOrder(uint64_t n, std::mt19937_64& rng);
+  uint64_t size() const { return n_; }
+  uint64_t operator[](uint64_t k) const;
+  void reshuffle();
+
+ private:
+  uint64_t n_;
+  std::mt19937_64& rng_;
+  std::vector<uint64_t> permutation_;
+};
 
 }  // namespace lits_emu::detail

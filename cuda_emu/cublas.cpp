@@ -8,10 +8,9 @@
 #include "cuda_emu/cublas.h"
 
 #include <algorithm>
-#include <mutex>
-#include <set>
 
 #include "cuda_emu/control.h"
+#include "cuda_emu/handles.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;
@@ -19,13 +18,7 @@ struct cublasContext {
 
 namespace {
 
-std::mutex g_mutex;
-std::set<const cublasContext*> g_handles;
-
-bool live(cublasHandle_t h) {
-  std::lock_guard lock(g_mutex);
-  return g_handles.count(h) > 0;
-}
+bool live(cublasHandle_t h) { return lits_emu::live_handle(h); }
 
 bool valid_op(cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
 
@@ -72,17 +65,12 @@ cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
   if (!handle) return CUBLAS_STATUS_INVALID_VALUE;
-  *handle = new cublasContext;
-  std::lock_guard lock(g_mutex);
-  g_handles.insert(*handle);
+  *handle = lits_emu::make_handle(cublasContext{});
   return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasDestroy(cublasHandle_t handle) {
-  std::lock_guard lock(g_mutex);
-  if (g_handles.erase(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
-  delete handle;
-  return CUBLAS_STATUS_SUCCESS;
+  return lits_emu::drop_handle(handle) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
 cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {

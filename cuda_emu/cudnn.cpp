@@ -13,11 +13,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
-#include <set>
 #include <vector>
 
 #include "cuda_emu/control.h"
+#include "cuda_emu/handles.h"
 
 struct cudnnContext {
   cudaStream_t stream = nullptr;
@@ -42,27 +41,19 @@ struct cudnnConvolutionStruct {
 
 namespace {
 
-std::mutex g_mutex;
-std::set<const void*> g_live;  // handles and descriptors
-
 template <typename P>
 cudnnStatus_t create(P** out) {
   if (!out) return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
-  *out = new P;
-  std::lock_guard lock(g_mutex);
-  g_live.insert(*out);
+  *out = lits_emu::make_handle(P{});
   return CUDNN_STATUS_SUCCESS;
 }
 template <typename P>
 cudnnStatus_t destroy(P* p) {
-  std::lock_guard lock(g_mutex);
-  if (g_live.erase(p) == 0) return CUDNN_STATUS_BAD_PARAM;
-  delete p;
-  return CUDNN_STATUS_SUCCESS;
+  return lits_emu::drop_handle(p) ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_BAD_PARAM;
 }
-bool live(const void* p) {
-  std::lock_guard lock(g_mutex);
-  return p && g_live.count(p) > 0;
+template <typename P>
+bool live(const P* p) {
+  return lits_emu::live_handle(p);
 }
 
 size_t elem_size(cudnnDataType_t t) { return t == CUDNN_DATA_DOUBLE ? 8 : 4; }

@@ -1,7 +1,7 @@
 // The emulated device's runtime calls: settings from the environment, the last-error slot, device
 // memory (exact-size host allocations, filled with 0xFF bytes as fresh device memory holds garbage,
 // in a registry so a copy or free of anything else fails as on a GPU), streams and events (work
-// runs at the launch, so a synchronisation only checks its handle).
+// runs at the launch, so a synchronisation only checks its handle; handles.h keeps them).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cuda_emu/control.h"
+#include "cuda_emu/handles.h"
 
 struct CUstream_st {
   unsigned flags;
@@ -55,7 +56,7 @@ thread_local cudaError_t t_last_error = cudaSuccess;
 
 std::mutex g_mutex;
 std::map<const char*, size_t> g_device;  // start -> bytes of every live cudaMalloc allocation
-std::set<const void*> g_host, g_streams, g_events;
+std::set<const void*> g_host;
 
 bool device_range_locked(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
@@ -89,10 +90,7 @@ std::string settings_text() {
 
 void set_last_error(cudaError_t e) { t_last_error = e; }
 
-bool stream_valid(cudaStream_t s) {
-  std::lock_guard lock(g_mutex);
-  return s == nullptr || g_streams.count(s) > 0;
-}
+bool stream_valid(cudaStream_t s) { return s == nullptr || live_handle(s); }
 
 bool is_device_range(const void* p, size_t bytes) {
   std::lock_guard lock(g_mutex);
@@ -236,17 +234,12 @@ cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s) {
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
   if (!s) return fail(cudaErrorInvalidValue);
-  *s = new CUstream_st{flags};
-  std::lock_guard lock(lits_emu::g_mutex);
-  lits_emu::g_streams.insert(*s);
+  *s = lits_emu::make_handle(CUstream_st{flags});
   return cudaSuccess;
 }
 cudaError_t cudaStreamCreate(cudaStream_t* s) { return cudaStreamCreateWithFlags(s, cudaStreamDefault); }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
-  std::lock_guard lock(lits_emu::g_mutex);
-  if (!s || lits_emu::g_streams.erase(s) == 0) return fail(cudaErrorInvalidResourceHandle);
-  delete s;
-  return cudaSuccess;
+  return lits_emu::drop_handle(s) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   return lits_emu::stream_valid(s) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
@@ -254,22 +247,14 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s) {
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags) {
   if (!e) return fail(cudaErrorInvalidValue);
-  *e = new CUevent_st{flags};
-  std::lock_guard lock(lits_emu::g_mutex);
-  lits_emu::g_events.insert(*e);
+  *e = lits_emu::make_handle(CUevent_st{flags});
   return cudaSuccess;
 }
 cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, cudaEventDefault); }
 cudaError_t cudaEventDestroy(cudaEvent_t e) {
-  std::lock_guard lock(lits_emu::g_mutex);
-  if (lits_emu::g_events.erase(e) == 0) return fail(cudaErrorInvalidResourceHandle);
-  delete e;
-  return cudaSuccess;
+  return lits_emu::drop_handle(e) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }
-static bool event_valid(cudaEvent_t e) {
-  std::lock_guard lock(lits_emu::g_mutex);
-  return lits_emu::g_events.count(e) > 0;
-}
+static bool event_valid(cudaEvent_t e) { return lits_emu::live_handle(e); }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   if (!event_valid(e) || !lits_emu::stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
   return cudaSuccess;

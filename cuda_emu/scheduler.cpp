@@ -23,14 +23,6 @@ namespace {
 
 using namespace detail;
 
-std::vector<int> lane_order(int n, std::mt19937_64& rng) {
-  std::vector<int> order(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  if (settings().order == Order::kReverse) std::reverse(order.begin(), order.end());
-  if (settings().order == Order::kRandom) std::shuffle(order.begin(), order.end(), rng);
-  return order;
-}
-
 void fiber_body() {
   Block& b = *t_block;
   b.body(b.ctx);
@@ -39,12 +31,14 @@ void fiber_body() {
   lane_exit(b, *t_lane);
 }
 
-void run_block_fibers(Block& b, std::mt19937_64& rng) {
+// Rounds over the lanes in the run order (a new random order each round) until all have left.
+void run_block_fibers(Block& b, RunOrder& lanes) {
   for (Lane& l : b.lanes) start_fiber(l.fiber, static_cast<size_t>(l.linear), fiber_body);
   while (b.done < b.size) {
     if (b.running == 0) resolve_stall(b);
-    for (int t : lane_order(b.size, rng)) {
-      Lane& l = b.lanes[static_cast<size_t>(t)];
+    lanes.reshuffle();
+    for (uint64_t k = 0; k < lanes.size(); ++k) {
+      Lane& l = b.lanes[lanes[k]];
       if (l.wait != Wait::kRunning) continue;
       t_lane = &l;
       threadIdx = l.idx;
@@ -99,10 +93,7 @@ void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ct
     r.blocks += static_cast<int64_t>(count);
   }
   std::mt19937_64 rng(settings().seed * 0x9E3779B97F4A7C15ull + g_launches++);
-  std::vector<uint64_t> order(count);
-  for (uint64_t k = 0; k < count; ++k) order[k] = k;
-  if (settings().order == Order::kReverse) std::reverse(order.begin(), order.end());
-  if (settings().order == Order::kRandom) std::shuffle(order.begin(), order.end(), rng);
+  const RunOrder order(count, rng);
   if (settings().mode == Mode::kThreads) {
     run_threads(site, cfg, body, ctx, order);
     return;
@@ -110,14 +101,15 @@ void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ct
   Block b;
   b.site = &site, b.cfg = &cfg, b.body = body, b.ctx = ctx;
   init_lanes(b);
+  RunOrder lanes(static_cast<uint64_t>(b.size), rng);
   Block* const outer = t_block;
   t_block = &b;
   blockDim = cfg.block;
   gridDim = cfg.grid;
-  for (uint64_t k : order) {
-    start_block(b, block_at(k, cfg.grid));
+  for (uint64_t k = 0; k < order.size(); ++k) {
+    start_block(b, block_at(order[k], cfg.grid));
     blockIdx = b.idx;
-    run_block_fibers(b, rng);
+    run_block_fibers(b, lanes);
   }
   t_block = outer;
   t_lane = nullptr;

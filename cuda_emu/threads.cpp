@@ -63,8 +63,7 @@ class ThreadPool {
 
 // Threads mode: `slots` blocks at once, each with blockDim OS threads; the last thread to leave a
 // block starts the slot's next one.
-void run_threads(const Site& site, const Config& cfg, void (*body)(void*), void* ctx,
-                 const std::vector<uint64_t>& order) {
+void run_threads(const Site& site, const Config& cfg, void (*body)(void*), void* ctx, const RunOrder& order) {
   static ThreadPool* const pool = new ThreadPool;  // never destroyed: its threads outlive main
   const size_t slots = std::min<size_t>(order.size(), 2);
   std::vector<std::unique_ptr<Block>> blocks;

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda_emu/block.h"
 #include "cuda_emu/emu.h"
 
 namespace lits_emu::detail {
 
-// Runs the blocks of `order` (linear block indices) with one OS thread per CUDA thread.
-void run_threads(const Site& site, const Config& cfg, void (*body)(void*), void* ctx,
-                 const std::vector<uint64_t>& order);
+// Runs the blocks in `order` (linear block indices) with one OS thread per CUDA thread.
+void run_threads(const Site& site, const Config& cfg, void (*body)(void*), void* ctx, const RunOrder& order);
 
 }  // namespace lits_emu::detail

@@ -19,6 +19,8 @@ void AnnotateIgnoreSyncEnd(const char* file, int line);
 
 namespace lits_emu {
 
+constexpr bool kTsan = true;
+
 struct TsanQuiet {
   TsanQuiet() {
     AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
@@ -39,6 +41,8 @@ inline void tsan_acquire(void* token) { __tsan_acquire(token); }
 }  // namespace lits_emu
 #else
 namespace lits_emu {
+
+constexpr bool kTsan = false;
 
 struct TsanQuiet {
   TsanQuiet() {}  // user-provided: a scope guard, not an unused variable
