@@ -5,6 +5,8 @@
 #                        size budget (tools/check/)
 #   make test-variants   the suite again with LITS_CUDA=OFF and with LITS_ONEDNN=OFF LITS_BLAS=OFF,
 #                        then test-emu-sanitizers
+#   make test-emu        the whole suite again with the CUDA backend on the emulated device
+#                        (LITS_CUDA_EMU=ON, build-emu/): every CUDA test runs, none skips
 #   make test-emu-sanitizers  the emulated CUDA kernels (ctest -L cuda-emu) under ASan+UBSan
 #                        (fibers) and under TSan (threads), building only what they need
 #   make build           set-up + build only
@@ -16,7 +18,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all setup configure build test demo check test-variants test-emu-sanitizers clean
+.PHONY: all setup configure build test demo check test-variants test-emu test-emu-sanitizers clean
 
 all: build
 
@@ -48,6 +50,10 @@ test-variants: setup
 	$(MAKE) test BUILD=build-own-kernels CMAKE_FLAGS="-DLITS_ONEDNN=OFF -DLITS_BLAS=OFF"
 	$(MAKE) test-emu-sanitizers
 
+# CI runs this after `make test` (docs/cuda-emulation.md): no nvcc, no GPU, the CUDA backend served by cuda_emu/.
+test-emu: setup
+	$(MAKE) test BUILD=build-emu CMAKE_FLAGS="-DLITS_CUDA_EMU=ON $(CMAKE_FLAGS)"
+
 # No nvcc in these builds: the kernels run on the emulated device, the CPU twins beside them.
 EMU_TARGETS := --target lits_cuda_emu_tests lits_cuda_emu_selftest
 EMU_FLAGS := -G Ninja -DLITS_CUDA=OFF -DLITS_MPI=OFF -DLITS_WERROR=$(WERROR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -61,4 +67,4 @@ test-emu-sanitizers: setup
 	ctest --test-dir build-emu-tsan -L cuda-emu -j $(JOBS) --output-on-failure
 
 clean:
-	rm -rf build build-cpu-only build-own-kernels build-gpu build-emu-asan build-emu-tsan
+	rm -rf build build-cpu-only build-own-kernels build-gpu build-emu build-emu-asan build-emu-tsan

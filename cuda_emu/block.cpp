@@ -115,7 +115,8 @@ void resolve_stall(Block& b) {
       diagnose(b, *first, first->file, first->line,
                "__syncthreads reached by " + std::to_string(arrived) + " of " + std::to_string(b.size) +
                    " threads: thread " + triple(l.idx) + " left the kernel without reaching it");
-    if (l.wait == Wait::kBarrier && (l.line != first->line || std::string(l.file) != first->file))
+    if (l.wait == Wait::kBarrier &&
+        (l.line != first->line || (l.file != first->file && std::strcmp(l.file, first->file) != 0)))
       diagnose(b, l, l.file, l.line,
                "threads wait at different __syncthreads: this thread here, thread " + triple(first->idx) + " at " +
                    first->file + ":" + std::to_string(first->line));

@@ -11,6 +11,7 @@
 
 #include "cuda_emu/control.h"
 #include "cuda_emu/handles.h"
+#include "cuda_emu/streams.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;
@@ -39,25 +40,30 @@ cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb
   if (lda < std::max(1, a_rows) || ldb < std::max(1, b_rows) || ldc < std::max(1, m))
     return CUBLAS_STATUS_INVALID_VALUE;
   if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
+  if (!lits_emu::stream_valid(h->stream)) return CUBLAS_STATUS_EXECUTION_FAILED;
   const bool reads_ab = k > 0 && *alpha != T(0);
   if ((reads_ab && (!lits_emu::is_device_range(A, span_bytes(a_rows, a_cols, lda, sizeof(T))) ||
                     !lits_emu::is_device_range(B, span_bytes(b_rows, b_cols, ldb, sizeof(T))))) ||
       !lits_emu::is_device_range(C, span_bytes(m, n, ldc, sizeof(T))))
     return CUBLAS_STATUS_EXECUTION_FAILED;
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) {
-      double acc = 0.0;
-      if (reads_ab)
-        for (int p = 0; p < k; ++p) {
-          const T a = ta == CUBLAS_OP_N ? A[i + static_cast<size_t>(p) * lda] : A[p + static_cast<size_t>(i) * lda];
-          const T b = tb == CUBLAS_OP_N ? B[p + static_cast<size_t>(j) * ldb] : B[j + static_cast<size_t>(p) * ldb];
-          acc += static_cast<double>(a) * static_cast<double>(b);
-        }
-      T& c = C[i + static_cast<size_t>(j) * ldc];
-      // beta == 0: C is not read, so NaN in fresh memory does not leak in (as BLAS specifies).
-      const double old = *beta == T(0) ? 0.0 : static_cast<double>(*beta) * static_cast<double>(c);
-      c = static_cast<T>(static_cast<double>(*alpha) * acc + old);
-    }
+  // Queued on the handle's stream with the scalars read now (host pointer mode), as cuBLAS does.
+  const T al = *alpha, be = *beta;
+  lits_emu::enqueue(h->stream, [=] {
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < m; ++i) {
+        double acc = 0.0;
+        if (reads_ab)
+          for (int p = 0; p < k; ++p) {
+            const T a = ta == CUBLAS_OP_N ? A[i + static_cast<size_t>(p) * lda] : A[p + static_cast<size_t>(i) * lda];
+            const T b = tb == CUBLAS_OP_N ? B[p + static_cast<size_t>(j) * ldb] : B[j + static_cast<size_t>(p) * ldb];
+            acc += static_cast<double>(a) * static_cast<double>(b);
+          }
+        T& c = C[i + static_cast<size_t>(j) * ldc];
+        // beta == 0: C is not read, so NaN in fresh memory does not leak in (as BLAS specifies).
+        const double old = be == T(0) ? 0.0 : static_cast<double>(be) * static_cast<double>(c);
+        c = static_cast<T>(static_cast<double>(al) * acc + old);
+      }
+  });
   return CUBLAS_STATUS_SUCCESS;
 }
 

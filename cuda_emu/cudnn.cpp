@@ -1,6 +1,6 @@
-// cuDNN on the emulated device (cudnn.h). The convolutions are direct loops in double over one
-// shared index walk: slow and obviously right, an oracle independent of the project's im2col CPU
-// convolution. What is checked, from the cuDNN documentation: live handles and descriptors
+// cuDNN on the emulated device (cudnn.h). The convolutions are direct loops in double (no im2col,
+// no GEMM): an oracle independent of the project's im2col CPU convolution, fast enough for a
+// training step. What is checked, from the cuDNN documentation: live handles and descriptors
 // (CUDNN_STATUS_NOT_INITIALIZED / BAD_PARAM), positive tensor and filter dimensions, NCHW, equal
 // data types with a matching compute type (FLOAT or DOUBLE, else NOT_SUPPORTED; tensor-op math
 // with double is not supported), input channels equal to the filter's, an output descriptor of
@@ -13,10 +13,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "cuda_emu/control.h"
 #include "cuda_emu/handles.h"
+#include "cuda_emu/streams.h"
 
 struct cudnnContext {
   cudaStream_t stream = nullptr;
@@ -137,29 +139,7 @@ cudnnStatus_t check_run(cudnnHandle_t h, Dir dir, const Conv& c, int algo, void*
   if (ws_bytes > 0 && !lits_emu::is_device_range(ws, ws_bytes)) return CUDNN_STATUS_EXECUTION_FAILED;
   for (const auto& [p, bytes] : tensors)
     if (!lits_emu::is_device_range(p, bytes)) return CUDNN_STATUS_EXECUTION_FAILED;
-  if (ws_bytes > 0) std::memset(ws, 0xFF, ws_bytes);
   return CUDNN_STATUS_SUCCESS;
-}
-
-// Calls f(x index, w index, y index) for every product term of the convolution.
-template <typename F>
-void walk(const Conv& c, F f) {
-  const cudnnConvolutionStruct& d = *c.d;
-  for (int n = 0; n < c.N; ++n)
-    for (int k = 0; k < c.K; ++k)
-      for (int p = 0; p < c.P; ++p)
-        for (int q = 0; q < c.Q; ++q)
-          for (int ch = 0; ch < c.C; ++ch)
-            for (int r = 0; r < c.R; ++r)
-              for (int s = 0; s < c.S; ++s) {
-                const int ih = p * d.u - d.pad_h + r * d.dil_h, iw = q * d.v - d.pad_w + s * d.dil_w;
-                if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
-                // CUDNN_CONVOLUTION flips the filter; cross-correlation does not.
-                const int fr = d.mode == CUDNN_CONVOLUTION ? c.R - 1 - r : r;
-                const int fs = d.mode == CUDNN_CONVOLUTION ? c.S - 1 - s : s;
-                f(((size_t(n) * c.C + ch) * c.H + ih) * c.W + iw, ((size_t(k) * c.C + ch) * c.R + fr) * c.S + fs,
-                  ((size_t(n) * c.K + k) * c.P + p) * c.Q + q);
-              }
 }
 
 // out = alpha acc + beta out; beta == 0 does not read out (fresh memory may hold NaN).
@@ -173,18 +153,97 @@ void blend(const std::vector<double>& acc, const void* alpha, const void* beta, 
 }
 
 enum class Role { kY, kX, kW };  // which operand the convolution produces
+
+// The output columns q whose input column q * v - pad + s * dil lies inside [0, W): [lo, hi).
+struct Span {
+  int lo, hi;
+};
+Span columns(const Conv& c, int s) {
+  const cudnnConvolutionStruct& d = *c.d;
+  const int off = s * d.dil_w - d.pad_w;  // iw = q * v + off
+  int lo = off >= 0 ? 0 : (-off + d.v - 1) / d.v;
+  int hi = c.W - 1 - off < 0 ? 0 : (c.W - 1 - off) / d.v + 1;
+  lo = std::min(lo, c.Q);
+  hi = std::max(lo, std::min(hi, c.Q));
+  return {lo, hi};
+}
+int input_row(const Conv& c, int p, int r) { return p * c.d->u - c.d->pad_h + r * c.d->dil_h; }
+// CUDNN_CONVOLUTION flips the filter; cross-correlation does not.
+size_t filter_at(const Conv& c, int k, int ch, int r, int s) {
+  const bool flip = c.d->mode == CUDNN_CONVOLUTION;
+  const int fr = flip ? c.R - 1 - r : r, fs = flip ? c.S - 1 - s : s;
+  return ((size_t(k) * c.C + ch) * c.R + fr) * c.S + fs;
+}
+
+// Calls f(filter index, output row p, input row ih, columns, column offset) for every filter tap
+// (r, s) of output channel k and input channel ch, and every output row whose input row is inside
+// the image: input column = output column * v + offset.
+template <typename F>
+void for_each_tap_row(const Conv& c, int k, int ch, F f) {
+  for (int r = 0; r < c.R; ++r)
+    for (int s = 0; s < c.S; ++s) {
+      const size_t wi = filter_at(c, k, ch, r, s);
+      const Span q = columns(c, s);
+      const int off = s * c.d->dil_w - c.d->pad_w;
+      for (int p = 0; p < c.P; ++p) {
+        const int ih = input_row(c, p, r);
+        if (ih >= 0 && ih < c.H) f(wi, p, ih, q, off);
+      }
+    }
+}
+
+// The direct convolution in double, one output plane (or filter slice) per OpenMP task, each
+// summed in a fixed order: the same bits whatever the thread count. Stride 1 (the common case) has
+// loops of its own, which the compiler vectorises.
 template <typename T>
 void compute(const Conv& c, Role role, const void* in1, const void* in2, const void* alpha, const void* beta,
              void* out) {
   const T* a = static_cast<const T*>(in1);
   const T* b = static_cast<const T*>(in2);
+  const int v = c.d->v;
   const size_t n = (role == Role::kY ? c.y_bytes() : role == Role::kX ? c.x_bytes() : c.w_bytes()) / sizeof(T);
   std::vector<double> acc(n, 0.0);
-  walk(c, [&](size_t xi, size_t wi, size_t yi) {
-    if (role == Role::kY) acc[yi] += static_cast<double>(a[xi]) * static_cast<double>(b[wi]);  // x, w
-    if (role == Role::kX) acc[xi] += static_cast<double>(a[yi]) * static_cast<double>(b[wi]);  // dy, w
-    if (role == Role::kW) acc[wi] += static_cast<double>(a[xi]) * static_cast<double>(b[yi]);  // x, dy
-  });
+  if (role == Role::kY) {  // a = x, b = w: y[n, k] = sum over ch, r, s
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int in = 0; in < c.N; ++in)
+      for (int k = 0; k < c.K; ++k)
+        for (int ch = 0; ch < c.C; ++ch)
+          for_each_tap_row(c, k, ch, [&](size_t wi, int p, int ih, Span q, int off) {
+            const double wv = static_cast<double>(b[wi]);
+            const T* x = a + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
+            double* y = acc.data() + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
+            if (v == 1)
+              for (int j = q.lo; j < q.hi; ++j) y[j] += wv * static_cast<double>(x[j]);
+            else
+              for (int j = q.lo; j < q.hi; ++j) y[j] += wv * static_cast<double>(x[j * v]);
+          });
+  } else if (role == Role::kX) {  // a = dy, b = w: dx[n, ch] = sum over k, r, s
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int in = 0; in < c.N; ++in)
+      for (int ch = 0; ch < c.C; ++ch)
+        for (int k = 0; k < c.K; ++k)
+          for_each_tap_row(c, k, ch, [&](size_t wi, int p, int ih, Span q, int off) {
+            const double wv = static_cast<double>(b[wi]);
+            const T* dy = a + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
+            double* x = acc.data() + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
+            if (v == 1)
+              for (int j = q.lo; j < q.hi; ++j) x[j] += wv * static_cast<double>(dy[j]);
+            else
+              for (int j = q.lo; j < q.hi; ++j) x[j * v] += wv * static_cast<double>(dy[j]);
+          });
+  } else {  // a = x, b = dy: dw[k, ch] = sum over n, p, q
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int k = 0; k < c.K; ++k)
+      for (int ch = 0; ch < c.C; ++ch)
+        for (int in = 0; in < c.N; ++in)
+          for_each_tap_row(c, k, ch, [&](size_t wi, int p, int ih, Span q, int off) {
+            const T* x = a + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
+            const T* dy = b + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
+            double sum = 0.0;
+            for (int j = q.lo; j < q.hi; ++j) sum += static_cast<double>(x[j * v]) * static_cast<double>(dy[j]);
+            acc[wi] += sum;
+          });
+  }
   blend<T>(acc, alpha, beta, out);
 }
 
@@ -195,8 +254,29 @@ void run(const Conv& c, Role role, const void* in1, const void* in2, const void*
     compute<float>(c, role, in1, in2, alpha, beta, out);
 }
 
-// One convolution executed: checks, then the direction's product into its output operand (x for
-// backward data, w for backward filter, y forward).
+// The scalars alpha and beta, read at the call (host pointer mode) in the data type.
+struct Scalars {
+  double alpha, beta;
+  float alpha_f, beta_f;
+  const void* a(cudnnDataType_t t) const {
+    return t == CUDNN_DATA_DOUBLE ? static_cast<const void*>(&alpha) : &alpha_f;
+  }
+  const void* b(cudnnDataType_t t) const { return t == CUDNN_DATA_DOUBLE ? static_cast<const void*>(&beta) : &beta_f; }
+};
+Scalars scalars(cudnnDataType_t t, const void* alpha, const void* beta) {
+  Scalars s{};
+  if (t == CUDNN_DATA_DOUBLE) {
+    s.alpha = *static_cast<const double*>(alpha), s.beta = *static_cast<const double*>(beta);
+  } else {
+    s.alpha_f = *static_cast<const float*>(alpha), s.beta_f = *static_cast<const float*>(beta);
+  }
+  return s;
+}
+
+// One convolution: checked at the call, then queued on the handle's stream (the emulated device
+// runs stream work late, cuda_emu/streams.h) with copies of its descriptor and scalars, as cuDNN
+// takes them at the call. It fills the workspace with 0xFF bytes, then writes the direction's
+// product into its output operand (x for backward data, w for backward filter, y forward).
 struct Operands {
   const void *x, *w, *y;
 };
@@ -209,9 +289,16 @@ cudnnStatus_t execute(cudnnHandle_t h, Dir dir, const cudnnTensorStruct* xd, con
     st = check_run(h, dir, c, algo, ws, ws_bytes, {{o.x, c.x_bytes()}, {o.w, c.w_bytes()}, {o.y, c.y_bytes()}}, alpha,
                    beta);
   if (st != CUDNN_STATUS_SUCCESS) return st;
-  if (dir == Dir::kFwd) run(c, Role::kY, o.x, o.w, alpha, beta, const_cast<void*>(o.y));
-  if (dir == Dir::kData) run(c, Role::kX, o.y, o.w, alpha, beta, const_cast<void*>(o.x));
-  if (dir == Dir::kFilter) run(c, Role::kW, o.x, o.y, alpha, beta, const_cast<void*>(o.w));
+  auto desc = std::make_shared<cudnnConvolutionStruct>(*conv);
+  const Scalars k = scalars(c.type, alpha, beta);
+  lits_emu::enqueue(h->stream, [c, desc, k, dir, ws, ws_bytes, o]() mutable {
+    c.d = desc.get();
+    if (ws_bytes > 0) std::memset(ws, 0xFF, ws_bytes);
+    const void *a = k.a(c.type), *b = k.b(c.type);
+    if (dir == Dir::kFwd) run(c, Role::kY, o.x, o.w, a, b, const_cast<void*>(o.y));
+    if (dir == Dir::kData) run(c, Role::kX, o.y, o.w, a, b, const_cast<void*>(o.x));
+    if (dir == Dir::kFilter) run(c, Role::kW, o.x, o.y, a, b, const_cast<void*>(o.w));
+  });
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -368,21 +455,26 @@ cudnnStatus_t cudnnAddTensor(cudnnHandle_t h, const void* alpha, cudnnTensorDesc
   if (!lits_emu::stream_valid(h->stream) || !lits_emu::is_device_range(a, na * e) ||
       !lits_emu::is_device_range(c, nc * e))
     return CUDNN_STATUS_EXECUTION_FAILED;
-  std::vector<double> acc(nc);
-  for (size_t i = 0; i < nc; ++i) {
-    size_t rest = i, ai = 0, stride = 1;
-    for (int d = 3; d >= 0; --d) {
-      const size_t coord = rest % size_t(cdims[d]);
-      rest /= size_t(cdims[d]);
-      ai += (adims[d] == 1 ? 0 : coord) * stride;
-      stride *= size_t(adims[d]);
+  const cudnnDataType_t type = cd->type;
+  const Scalars k = scalars(type, alpha, beta);
+  std::vector<int> ad_dims(adims, adims + 4), cd_dims(cdims, cdims + 4);
+  lits_emu::enqueue(h->stream, [=] {
+    std::vector<double> acc(nc);
+    for (size_t i = 0; i < nc; ++i) {
+      size_t rest = i, ai = 0, stride = 1;
+      for (int d = 3; d >= 0; --d) {
+        const size_t coord = rest % size_t(cd_dims[size_t(d)]);
+        rest /= size_t(cd_dims[size_t(d)]);
+        ai += (ad_dims[size_t(d)] == 1 ? 0 : coord) * stride;
+        stride *= size_t(ad_dims[size_t(d)]);
+      }
+      acc[i] = type == CUDNN_DATA_DOUBLE ? static_cast<const double*>(a)[ai]
+                                         : static_cast<double>(static_cast<const float*>(a)[ai]);
     }
-    acc[i] = cd->type == CUDNN_DATA_DOUBLE ? static_cast<const double*>(a)[ai]
-                                           : static_cast<double>(static_cast<const float*>(a)[ai]);
-  }
-  if (cd->type == CUDNN_DATA_DOUBLE)
-    blend<double>(acc, alpha, beta, c);
-  else
-    blend<float>(acc, alpha, beta, c);
+    if (type == CUDNN_DATA_DOUBLE)
+      blend<double>(acc, k.a(type), k.b(type), c);
+    else
+      blend<float>(acc, k.a(type), k.b(type), c);
+  });
   return CUDNN_STATUS_SUCCESS;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -49,6 +50,7 @@ enum cudaError_t {
   cudaErrorInvalidConfiguration = 9,
   cudaErrorInvalidDevicePointer = 17,
   cudaErrorInvalidMemcpyDirection = 21,
+  cudaErrorInsufficientDriver = 35,
   cudaErrorNoDevice = 100,
   cudaErrorInvalidDevice = 101,
   cudaErrorInvalidResourceHandle = 400,
@@ -70,6 +72,16 @@ using cudaEvent_t = CUevent_st*;
 constexpr unsigned cudaStreamDefault = 0, cudaStreamNonBlocking = 1;
 constexpr unsigned cudaEventDefault = 0, cudaEventDisableTiming = 2;
 constexpr unsigned cudaHostAllocDefault = 0, cudaHostAllocPortable = 1;
+// The fields of cudaDeviceProp the project reads.
+struct cudaDeviceProp {
+  char name[256];
+  size_t totalGlobalMem;
+  int major, minor;
+  int multiProcessorCount;
+  int warpSize;
+  int maxThreadsPerBlock;
+  size_t sharedMemPerBlock;
+};
 
 // The runtime API (runtime.cpp). C++ linkage: never confused with a real libcudart's symbols.
 cudaError_t cudaGetLastError();
@@ -80,6 +92,8 @@ cudaError_t cudaGetDeviceCount(int* count);
 cudaError_t cudaGetDevice(int* device);
 cudaError_t cudaSetDevice(int device);
 cudaError_t cudaDeviceSynchronize();
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
+cudaError_t cudaRuntimeGetVersion(int* version);
 cudaError_t cudaMalloc(void** p, size_t bytes);
 cudaError_t cudaFree(void* p);
 cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t s);
@@ -89,6 +103,7 @@ cudaError_t cudaMallocHost(void** p, size_t bytes);
 cudaError_t cudaFreeHost(void* p);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s);
+cudaError_t cudaMemcpyPeer(void* dst, int dst_device, const void* src, int src_device, size_t bytes);
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s);
 cudaError_t cudaStreamCreate(cudaStream_t* s);
@@ -127,22 +142,24 @@ struct Config {
       : grid(g), block(b), smem(shared_bytes), stream(s) {}
 };
 
-// Runs body(ctx) once per CUDA thread of the grid (scheduler.cpp); a bad configuration sets the
-// last error instead, as CUDA does.
+// Queues the grid on the configuration's stream (streams.h): body(ctx) runs once per CUDA thread
+// when the stream's work runs (scheduler.cpp). A bad configuration sets the last error instead,
+// at the launch, as CUDA does.
+void submit_grid(const Site& site, const Config& cfg, void (*body)(void*), std::shared_ptr<void> ctx);
 void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ctx);
 
-// CUDA copies kernel arguments at the launch: evaluated once here, then each CUDA thread calls the
-// kernel with its own copies.
+// CUDA copies kernel arguments at the launch: evaluated once here and kept with the queued grid;
+// each CUDA thread then calls the kernel with its own copies.
 template <typename K, typename... A>
 void launch(const Site& site, K kernel, const Config& cfg, A&&... args) {
-  using Params = std::tuple<std::decay_t<A>...>;
-  Params params(std::forward<A>(args)...);
+  // The rewriter's lambda naming the kernel captures by value ([=]): the grid runs later.
   struct Call {
-    K* kernel;
-    Params* values;
-  } call{&kernel, &params};
-  run_grid(
-      site, cfg, [](void* c) { std::apply(*static_cast<Call*>(c)->kernel, *static_cast<Call*>(c)->values); }, &call);
+    std::decay_t<K> kernel;
+    std::tuple<std::decay_t<A>...> values;
+  };
+  auto call = std::make_shared<Call>(Call{kernel, {std::forward<A>(args)...}});
+  submit_grid(
+      site, cfg, [](void* c) { std::apply(static_cast<Call*>(c)->kernel, static_cast<Call*>(c)->values); }, call);
 }
 
 // The block's copy of a __shared__ variable (one per declaration site), poisoned with 0xFF bytes.

@@ -162,7 +162,7 @@ class Rewriter {
     const size_t close = match(open, '(', ')');
     std::string args = t_.substr(open + 1, close - open - 2);
     const bool no_args = args.find_first_not_of(" \t\n") == std::string::npos;
-    *out += "::lits_emu::launch(::lits_emu::Site{__FILE__, __LINE__, \"" + base + "\"}, [&](auto... lits_emu_a) { " +
+    *out += "::lits_emu::launch(::lits_emu::Site{__FILE__, __LINE__, \"" + base + "\"}, [=](auto... lits_emu_a) { " +
             name_expr + "(lits_emu_a...); }, ::lits_emu::Config(" + config + ")";
     *out += no_args ? args : ", " + args;  // the arguments' own newlines stay
     *out += ")";

@@ -15,6 +15,7 @@
 
 #include "cuda_emu/block.h"
 #include "cuda_emu/control.h"
+#include "cuda_emu/streams.h"
 #include "cuda_emu/threads.h"
 #include "cuda_emu/tsan.h"
 
@@ -72,12 +73,18 @@ std::vector<KernelRun> kernel_runs() {
   return out;
 }
 
-void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ctx) {
-  const cudaError_t e = check_config(cfg);
+void submit_grid(const Site& site, const Config& cfg, void (*body)(void*), std::shared_ptr<void> ctx) {
+  cudaError_t e = check_config(cfg);
+  // A stream of another device than the current one is not this launch's to use.
+  if (e == cudaSuccess && stream_device(cfg.stream) != current_device()) e = cudaErrorInvalidResourceHandle;
   if (e != cudaSuccess) {
     set_last_error(e);
     return;
   }
+  enqueue(cfg.stream, [site, cfg, body, ctx = std::move(ctx)] { run_grid(site, cfg, body, ctx.get()); });
+}
+
+void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ctx) {
   const uint64_t count = uint64_t(cfg.grid.x) * cfg.grid.y * cfg.grid.z;
   if (count > (uint64_t(1) << 28)) {
     std::fprintf(stderr, "%s:%d: cuda-emu error: %s: a grid of %llu blocks is more than the emulator runs\n", site.file,

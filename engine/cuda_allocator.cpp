@@ -67,10 +67,11 @@ struct Pool {
 };
 
 Pool& pool(int device) {
-  static std::mutex pools_mutex;
-  static std::map<int, std::unique_ptr<Pool>> pools;
-  std::lock_guard<std::mutex> lock(pools_mutex);
-  auto& p = pools[device];
+  // Never destroyed, like the contexts (cuda_context.cpp): memory may be given back during exit.
+  static auto* const pools_mutex = new std::mutex;
+  static auto* const pools = new std::map<int, std::unique_ptr<Pool>>;
+  std::lock_guard<std::mutex> lock(*pools_mutex);
+  auto& p = (*pools)[device];
   if (!p) p = std::make_unique<Pool>();
   return *p;
 }
@@ -91,9 +92,12 @@ void* cuda_allocate(int device, int64_t bytes) {
     if (cudaMalloc(&ptr, static_cast<size_t>(size)) != cudaSuccess) {
       cudaGetLastError();
       p.release_cache();  // give the cache back to the driver and try once more
-      LITS_CHECK(cudaMalloc(&ptr, static_cast<size_t>(size)) == cudaSuccess,
-                 "CUDA out of memory on cuda:" << device << " allocating " << bytes << " bytes (live "
-                                               << p.stats.live_bytes << " bytes, cache emptied)");
+      const bool ok = cudaMalloc(&ptr, static_cast<size_t>(size)) == cudaSuccess;
+      // Cleared, or the next launch's status check would report this error as its own (seen on the
+      // emulated device: a fill after a caught out-of-memory failed with "out of memory").
+      if (!ok) cudaGetLastError();
+      LITS_CHECK(ok, "CUDA out of memory on cuda:" << device << " allocating " << bytes << " bytes (live "
+                                                   << p.stats.live_bytes << " bytes, cache emptied)");
     }
   }
   p.count_allocation(size);
@@ -127,8 +131,8 @@ void cuda_empty_cache(int device) {
 
 namespace {
 Pool& pinned_pool() {
-  static Pool p;
-  return p;
+  static auto* const p = new Pool;  // never destroyed, like the device pools
+  return *p;
 }
 }  // namespace
 

@@ -72,10 +72,13 @@ Context& context(const Device& device) {
   LITS_CHECK(cuda_available(), "no usable GPU for " << device.str() << ": " << cuda_unavailable_reason());
   LITS_CHECK(device.index >= 0 && device.index < cuda_device_count(),
              device.str() << " does not exist (" << cuda_device_count() << " CUDA device(s))");
-  static std::mutex mutex;
-  static std::map<int, std::unique_ptr<Context>> contexts;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto& c = contexts[device.index];
+  // Never destroyed: at exit the driver may be gone before static destructors run, and a context's
+  // teardown frees its workspace into the allocator's pools, which may already be destroyed (that
+  // hung the process at exit, seen on the emulated device). The process's end frees it all.
+  static auto* const mutex = new std::mutex;
+  static auto* const contexts = new std::map<int, std::unique_ptr<Context>>;
+  std::lock_guard<std::mutex> lock(*mutex);
+  auto& c = (*contexts)[device.index];
   if (!c) c = std::make_unique<Context>(device.index);
   LITS_CUDA_CHECK(cudaSetDevice(device.index));
   return *c;

@@ -11,6 +11,10 @@ namespace lits {
 
 std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 
+std::string Device::label() const {
+  return is_cuda() && cuda_emulated() ? str() + " (emulated device, on the CPU)" : str();
+}
+
 namespace {
 
 struct CudaProbe {
@@ -50,7 +54,8 @@ std::string cuda_unavailable_reason() { return probe().reason; }
 
 Device parse_device(const std::string& text) {
   if (text == "cpu") return Device::cpu();
-  if (text == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
+  // The emulated device is no GPU: `auto` never picks it (ask for it by name).
+  if (text == "auto") return cuda_available() && !cuda_emulated() ? Device::cuda(0) : Device::cpu();
   int index = 0;
   if (text == "cuda") {
     index = 0;

@@ -16,8 +16,14 @@ struct Device {
   bool is_cpu() const { return type == DeviceType::kCpu; }
   bool is_cuda() const { return type == DeviceType::kCuda; }
   bool operator==(const Device&) const = default;
-  std::string str() const;  // "cpu", "cuda:0"
+  std::string str() const;  // "cpu", "cuda:0" (what parse_device reads back)
+  // For people: str(), and for a GPU of the emulated-device build "cuda:0 (emulated device, on the CPU)".
+  std::string label() const;
 };
+
+// True in a build whose CUDA backend runs on the emulated device (LITS_CUDA_EMU=ON): its "GPUs"
+// are the CPU, so its timings say nothing about a GPU.
+constexpr bool cuda_emulated() { return LITS_CUDA_EMULATED != 0; }
 
 // Number of usable CUDA devices: 0 in a build without CUDA, and 0 when the runtime reports any
 // error (no driver, no device): a CUDA build runs on the CPU on machines without a GPU.

@@ -314,7 +314,7 @@ TrainReport train_run(const Setup& setup_in, const TrainOptions& options,
   {
     std::ostringstream d;
     d << "run " << run_dir << "\n  " << data_task_name(plan.task) << " task, " << loss_type_name(plan.loss) << ", "
-      << net.parameter_count() << " parameters on " << device.str() << "; " << split.train.size()
+      << net.parameter_count() << " parameters on " << device.label() << "; " << split.train.size()
       << " training volumes (" << train_set.size() << " samples per epoch, " << train_set.positives().size()
       << " positive), " << split.validation.size() << " validation volumes (" << val_set.size() << " slices)\n  batch "
       << plan.batch << ", crop " << plan.data.crop_height << " x " << plan.data.crop_width << ", augmentation "

@@ -33,7 +33,8 @@ int run_bench_infer(const BenchInferOptions& options) {
   std::printf("bench infer: %s, %lld parameters, %.2f GMAC per %lld x %lld slice, batch %lld, eval mode, on %s\n",
               options.setup.c_str(), static_cast<long long>(net.parameter_count()),
               net.macs_per_slice(size, size) / 1e9, static_cast<long long>(size), static_cast<long long>(size),
-              static_cast<long long>(batch), device.str().c_str());
+              static_cast<long long>(batch), device.label().c_str());
+  note_emulated_timings(device);
   net.run(x);  // warm-up: allocator, cuDNN algorithm choice
   cuda::synchronize(device);
   reset_peak_bytes(device);

@@ -268,8 +268,9 @@ void write_json(const std::string& path, Device dev, int repeats, const Allocato
   {
     std::ofstream out(tmp);
     LITS_CHECK(out.good(), "bench ops: cannot write " << tmp);
-    out << "{\"device\": \"" << dev.str() << "\", \"repeats\": " << repeats << ", \"peak_bytes\": " << mem.peak_bytes
-        << ", \"ops\": [\n";
+    out << "{\"device\": \"" << dev.str()
+        << "\", \"emulated\": " << (dev.is_cuda() && cuda_emulated() ? "true" : "false") << ", \"repeats\": " << repeats
+        << ", \"peak_bytes\": " << mem.peak_bytes << ", \"ops\": [\n";
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       out << "  {\"op\": \"" << r.name << "\", \"shape\": \"" << r.shape << "\", \"ms\": " << r.ms
@@ -312,17 +313,18 @@ int run_bench_ops(const BenchOpsOptions& options) {
     rows.push_back(c.row);
   }
   const AllocatorStats mem = allocator_stats(dev);
-  std::printf("lits bench ops on %s (%s), %d repeats, median\n", dev.str().c_str(),
+  std::printf("lits bench ops on %s (%s), %d repeats, median\n", dev.label().c_str(),
               dev.is_cuda() ? cuda::device_description(dev.index).c_str()
                             : (std::to_string(omp_get_max_threads()) + " threads").c_str(),
               repeats);
+  note_emulated_timings(dev);
   std::printf("%-30s %-20s %10s %10s %10s\n", "op", "shape", "ms", "GB/s", "GFLOP/s");
   for (const Row& r : rows) {
     std::printf("%-30s %-20s %10.3f %10.1f", r.name.c_str(), r.shape.c_str(), r.ms, r.bytes / r.ms / 1e6);
     if (r.flops > 0) std::printf(" %10.1f", r.flops / r.ms / 1e6);
     std::printf("\n");
   }
-  std::printf("peak memory on %s: %.1f MiB\n", dev.str().c_str(), static_cast<double>(mem.peak_bytes) / (1 << 20));
+  std::printf("peak memory on %s: %.1f MiB\n", dev.label().c_str(), static_cast<double>(mem.peak_bytes) / (1 << 20));
   if (!options.json.empty()) write_json(options.json, dev, repeats, mem, rows);
   return 0;
 }

@@ -189,13 +189,14 @@ int run_bench_train(const BenchTrainOptions& options) {
         "steps\n",
         loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()), static_cast<long long>(plan.batch),
         plan.data.channels, static_cast<long long>(plan.data.crop_height), static_cast<long long>(plan.data.crop_width),
-        plan.data.augment.str().c_str(), device.str().c_str(),
+        plan.data.augment.str().c_str(), device.label().c_str(),
         comm != nullptr
             ? (" x " + std::to_string(ranks) + " ranks (" + comm->name() + ", " + std::to_string(reducer->buckets()) +
                " gradient bucket" + (reducer->buckets() == 1 ? ")" : "s)"))
                   .c_str()
             : "",
         options.warmup, static_cast<long long>(steps));
+  if (lead) note_emulated_timings(device);
   std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms;
   int64_t overlapped = 0;  // gradient buckets whose reduction started during the last backward pass
   for (int64_t i = 0; i < options.warmup + steps; ++i) {
@@ -246,19 +247,20 @@ int run_bench_train(const BenchTrainOptions& options) {
   std::printf(
       "(medians over the timed steps of rank 0; %d loader thread%s; comm: the gradient reduction's wait after "
       "backward; samples/s of all ranks; peak memory of %s tensors during the timed steps)\n",
-      options.threads, options.threads == 1 ? "" : "s", device.str().c_str());
+      options.threads, options.threads == 1 ? "" : "s", device.label().c_str());
   if (reducer)
     std::printf("(%lld of %lld gradient buckets started their all-reduce during backward)\n",
                 static_cast<long long>(overlapped), static_cast<long long>(reducer->buckets()));
   if (!options.json.empty()) {
     std::ofstream out(options.json);
     LITS_CHECK(out.good(), "bench train: cannot write '" << options.json << "'");
-    out << "{\"benchmark\": \"train\", \"device\": \"" << device.str() << "\", \"batch\": " << plan.batch
-        << ", \"size\": " << plan.data.crop_height << ", \"data_ms\": " << median(data_ms)
-        << ", \"forward_ms\": " << median(fwd_ms) << ", \"backward_ms\": " << median(bwd_ms)
-        << ", \"comm_ms\": " << median(comm_ms) << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step
-        << ", \"ranks\": " << ranks << ", \"samples_per_s\": " << samples_per_s
-        << ", \"peak_bytes\": " << mem.peak_bytes << "}\n";
+    out << "{\"benchmark\": \"train\", \"device\": \"" << device.str()
+        << "\", \"emulated\": " << (device.is_cuda() && cuda_emulated() ? "true" : "false")
+        << ", \"batch\": " << plan.batch << ", \"size\": " << plan.data.crop_height
+        << ", \"data_ms\": " << median(data_ms) << ", \"forward_ms\": " << median(fwd_ms)
+        << ", \"backward_ms\": " << median(bwd_ms) << ", \"comm_ms\": " << median(comm_ms)
+        << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step << ", \"ranks\": " << ranks
+        << ", \"samples_per_s\": " << samples_per_s << ", \"peak_bytes\": " << mem.peak_bytes << "}\n";
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,14 @@
 #include "pipeline/trainer.h"
 
 namespace lits::tools {
+
+// Every benchmark prints this before its figures when it runs on the emulated device: they time the
+// emulator on the CPU and say nothing about a GPU.
+inline void note_emulated_timings(const Device& device) {
+  if (device.is_cuda() && cuda_emulated())
+    std::printf("NOTE: %s: these timings measure the emulator, not a GPU; they mean nothing for GPU speed\n",
+                device.label().c_str());
+}
 
 struct DemoOptions {
   std::string out = "lits-demo";  // cleared first when it is an earlier demo folder

@@ -90,7 +90,7 @@ int run_demo(const DemoOptions& options) {
       "lits demo%s: the LiTS pipeline on phantom CT (%d training and %d test volumes of %lld x %lld x %lld) on %s\n"
       "  synth -> convert -> train liver -> train lesion -> segment -> submit -> evaluate, into %s\n\n",
       options.quick ? " --quick" : "", plan.train, plan.test, static_cast<long long>(plan.size),
-      static_cast<long long>(plan.size), static_cast<long long>(plan.slices), device.str().c_str(), out.c_str());
+      static_cast<long long>(plan.size), static_cast<long long>(plan.slices), device.label().c_str(), out.c_str());
   std::fflush(stdout);
 
   struct Stage {
@@ -208,7 +208,7 @@ int run_demo(const DemoOptions& options) {
               (out / "evaluation.csv").c_str());
   std::printf("time per stage:");
   for (const Stage& s : stages) std::printf("  %s %.0f s", s.name.c_str(), s.seconds);
-  std::printf("\ntotal %.0f s on %s\n", total, device.str().c_str());
+  std::printf("\ntotal %.0f s on %s\n", total, device.label().c_str());
   return 0;
 }
 

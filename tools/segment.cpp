@@ -18,7 +18,7 @@ int run(const SegmentOptions& o, bool submit) {
   const char* what = submit ? "submit" : "segment";
   std::printf("%s: %zu model%s on %s; volumes from %s into %s%s\n", what, o.models.size(),
               o.models.size() == 1 ? "" : "s (ensemble: mean foreground probability > 0.5)",
-              parse_device(o.device).str().c_str(), o.volumes.c_str(), o.out.c_str(),
+              parse_device(o.device).label().c_str(), o.volumes.c_str(), o.out.c_str(),
               o.bn_batch_stats ? "; BatchNorm with per-batch statistics (--bn-batch-stats)" : "");
   std::fflush(stdout);
   auto on_slices = [&](int64_t done, int64_t total) {

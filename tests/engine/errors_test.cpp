@@ -29,13 +29,19 @@ TEST(Errors, UndefinedTensor) {
   expect_contains(m, {"relu", "undefined"});
 }
 
-TEST(Errors, CudaWithoutGpuIsAClearError) {
-  if (cuda_available()) GTEST_SKIP() << "a GPU is present; this case is for machines without one";
-  const std::string m = error_of([] { Tensor::zeros({2}, DType::kFloat32, Device::cuda(0)); });
-  expect_contains(m, {"cuda:0", "float32[2]"});
+// A tensor on a GPU that is not there: without a GPU that is cuda:0; with GPUs (or the emulated
+// device), the one after the last. Either way the error names the device.
+TEST(Errors, MissingCudaDeviceIsAClearError) {
+  const Device missing = Device::cuda(cuda_device_count());
+  const std::string m = error_of([&] { Tensor::zeros({2}, DType::kFloat32, missing); });
+  expect_contains(m, {missing.str().c_str()});
+  if (!cuda_available())
+    expect_contains(m, {"float32[2]"});
+  else
+    expect_contains(m, {"does not exist"});
   EXPECT_NE(m, "no error");
-  const std::string moved = error_of([] { Tensor::zeros({2}).to(Device::cuda(0)); });
-  expect_contains(moved, {"cuda:0"});
+  const std::string moved = error_of([&] { Tensor::zeros({2}).to(missing); });
+  expect_contains(moved, {missing.str().c_str()});
 }
 
 TEST(Errors, OpAcrossDevicesNamesTheDevices) {

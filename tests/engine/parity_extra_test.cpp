@@ -95,6 +95,23 @@ TEST(CudaContext, CachingAllocatorReusesFreedBlocks) {
   EXPECT_EQ(allocator_stats(gpu).cached_bytes, 0);
 }
 
+// A host-to-device copy from pinned memory is complete when Tensor::to returns: the host may
+// overwrite the source at once (the loader refills its pinned batches). On the emulated device,
+// where stream work runs late, dropping the wait in copy_bytes fails here: the copy would read the
+// overwritten source, which the emulator reports.
+TEST(CudaContext, PinnedCopiesAreCompleteWhenTheyReturn) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable GPU: " << cuda_unavailable_reason();
+  const Device gpu = Device::cuda(0);
+  Tensor pinned = Tensor::empty_pinned({1000}, DType::kFloat32);
+  float* p = pinned.data<float>();
+  for (int i = 0; i < 1000; ++i) p[i] = static_cast<float>(i);
+  const Tensor on_gpu = pinned.to(gpu);
+  for (int i = 0; i < 1000; ++i) p[i] = -1.0f;  // the next batch
+  const Tensor back = on_gpu.to(Device::cpu());
+  const float* b = back.data<float>();
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(b[i], static_cast<float>(i)) << "at " << i;
+}
+
 TEST(CudaContext, WorkspaceGrowsOnly) {
   if (!cuda_available()) GTEST_SKIP() << "no usable GPU: " << cuda_unavailable_reason();
   auto& ctx = cuda::context(Device::cuda(0));

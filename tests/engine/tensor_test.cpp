@@ -137,7 +137,11 @@ TEST(Tensor, ZeroSizeTensorsWork) {
 
 TEST(Device, ParseAcceptsKnownForms) {
   EXPECT_EQ(parse_device("cpu"), Device::cpu());
-  EXPECT_EQ(parse_device("auto"), cuda_available() ? Device::cuda(0) : Device::cpu());
+  // `auto` is the first GPU when there is one; never the emulated device, which is no GPU.
+  EXPECT_EQ(parse_device("auto"), cuda_available() && !cuda_emulated() ? Device::cuda(0) : Device::cpu());
+  if (cuda_available()) {
+    EXPECT_EQ(parse_device("cuda"), Device::cuda(0));
+  }
   EXPECT_EQ(Device::cuda(1).str(), "cuda:1");
   EXPECT_THROW(parse_device("gpu"), Error);
   EXPECT_THROW(parse_device("cuda:x"), Error);

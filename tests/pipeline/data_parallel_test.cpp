@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "engine/comm.h"
 #include "engine/device.h"
@@ -128,6 +132,93 @@ TEST_F(DataParallel, NcclOneRankOnTheGpu) {
   // The GPU's reductions may order sums differently from run to run (atomics): a tolerance, not identity.
   EXPECT_LT(largest, 1e-4);
   std::printf("[ nccl     ] one-rank NCCL training path vs plain: largest weight difference %.3g\n", largest);
+}
+
+// Ranks as threads of this process, for the host side of a multi-rank NCCL job in one test: what
+// NCCL's set-up needs (broadcasting its unique id) and a barrier. Collectives meet at a shared table.
+class ThreadRanks : public Communicator {
+ public:
+  struct Shared {
+    int size = 0;
+    std::mutex m;
+    std::condition_variable cv;
+    int64_t round = 0;
+    int arrived = 0;
+    std::vector<char> bytes;
+  };
+  ThreadRanks(std::shared_ptr<Shared> shared, int rank) : shared_(std::move(shared)), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return shared_->size; }
+  Device device() const override { return Device::cpu(); }
+  std::string name() const override { return "threads"; }
+  int64_t all_reduce_async(const Tensor&) override { LITS_THROW("ThreadRanks: all_reduce is not needed here"); }
+  void wait(int64_t) override {}
+  void broadcast(const Tensor& t, int root) override {
+    char* data = static_cast<char*>(t.data_ptr());
+    const auto n = static_cast<size_t>(t.nbytes());
+    meet([&] {
+      if (rank_ == root) shared_->bytes.assign(data, data + n);
+    });
+    std::memcpy(data, shared_->bytes.data(), n);
+    meet([] {});  // everyone has read before the next broadcast writes
+  }
+  void barrier() override {
+    meet([] {});
+  }
+  [[noreturn]] void abort(const std::string& why) override { LITS_THROW("ThreadRanks abort: " << why); }
+
+ private:
+  template <typename F>
+  void meet(F before) {
+    std::unique_lock lock(shared_->m);
+    before();
+    const int64_t round = shared_->round;
+    if (++shared_->arrived == shared_->size) {
+      shared_->arrived = 0;
+      ++shared_->round;
+      shared_->cv.notify_all();
+    } else {
+      shared_->cv.wait(lock, [&] { return shared_->round != round; });
+    }
+  }
+  std::shared_ptr<Shared> shared_;
+  int rank_;
+};
+
+// Two NCCL ranks on two devices, as threads (where NCCL and two usable devices are: the emulated
+// device build runs with LITS_EMU_DEVICES=2). The communicator's streams, events and collectives
+// across ranks: in-place all-reduce of each rank's values, broadcast from rank 1, barrier.
+TEST(DataParallelThreads, NcclTwoRanksReduceAndBroadcast) {
+  if (!built_with_nccl()) GTEST_SKIP() << "this build has no NCCL";
+  if (cuda_device_count() < 2) GTEST_SKIP() << "needs two usable GPUs (" << cuda_device_count() << " found)";
+  auto shared = std::make_shared<ThreadRanks::Shared>();
+  shared->size = 2;
+  std::vector<std::vector<double>> reduced(2), broadcast(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.emplace_back([&, r] {
+      try {
+        const Device gpu = Device::cuda(r);
+        auto nccl = make_nccl_communicator(gpu, std::make_unique<ThreadRanks>(shared, r));
+        const Tensor t = Tensor::from_values({1.0 + r, 10.0 * (r + 1), -0.5}, {3}, DType::kFloat32, gpu);
+        nccl->wait(nccl->all_reduce_async(t));
+        reduced[static_cast<size_t>(r)] = t.to_vector();
+        const Tensor b = Tensor::from_values({100.0 + r, 200.0 + r}, {2}, DType::kFloat64, gpu);
+        nccl->broadcast(b, 1);
+        broadcast[static_cast<size_t>(r)] = b.to_vector();
+        nccl->barrier();
+      } catch (const std::exception& e) {
+        errors[static_cast<size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : ranks) t.join();
+  for (int r = 0; r < 2; ++r) {
+    const auto i = static_cast<size_t>(r);
+    EXPECT_EQ(errors[i], "") << "rank " << r;
+    EXPECT_EQ(reduced[i], (std::vector<double>{3.0, 30.0, -1.0})) << "rank " << r;
+    EXPECT_EQ(broadcast[i], (std::vector<double>{101.0, 201.0})) << "rank " << r;
+  }
 }
 
 }  // namespace

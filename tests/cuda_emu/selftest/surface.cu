@@ -90,7 +90,11 @@ void launch_dynamic_shared(double* out, unsigned blocks, unsigned threads, size_
   dynamic_shared_kernel<<<blocks, threads, bytes>>>(out);
 }
 void launch_unwritten_shared(double* out) { unwritten_shared_kernel<<<1, 4>>>(out); }
-void launch_misuse(int kind) { misuse_kernel<<<1, 64>>>(kind); }
+// The diagnosis comes when the queued grid runs, at the synchronisation, as a GPU reports a fault.
+void launch_misuse(int kind) {
+  misuse_kernel<<<1, 64>>>(kind);
+  cudaDeviceSynchronize();
+}
 void launch_config(dim3 grid, dim3 block, size_t bytes, cudaStream_t stream) {
   indices_kernel<<<grid, block, bytes, stream>>>(nullptr);
 }
