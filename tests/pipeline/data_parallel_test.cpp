@@ -187,13 +187,16 @@ class ThreadRanks : public Communicator {
 
 // Two NCCL ranks on two devices, as threads (where NCCL and two usable devices are: the emulated
 // device build runs with LITS_EMU_DEVICES=2). The communicator's streams, events and collectives
-// across ranks: in-place all-reduce of each rank's values, broadcast from rank 1, barrier.
-TEST(DataParallelThreads, NcclTwoRanksReduceAndBroadcast) {
+// across ranks (in-place all-reduce, broadcast from rank 1, barrier) and the gradient reducer's
+// buckets over them.
+TEST(DataParallelThreads, NcclTwoRanksCollectivesAndGradientBuckets) {
   if (!built_with_nccl()) GTEST_SKIP() << "this build has no NCCL";
   if (cuda_device_count() < 2) GTEST_SKIP() << "needs two usable GPUs (" << cuda_device_count() << " found)";
   auto shared = std::make_shared<ThreadRanks::Shared>();
   shared->size = 2;
-  std::vector<std::vector<double>> reduced(2), broadcast(2);
+  std::vector<std::vector<double>> reduced(2), broadcast(2), grad_a(2), grad_b(2);
+  std::vector<std::vector<int64_t>> overlapped(2);
+  std::vector<double> b_values;
   std::vector<std::string> errors(2);
   std::vector<std::thread> ranks;
   for (int r = 0; r < 2; ++r)
@@ -204,10 +207,28 @@ TEST(DataParallelThreads, NcclTwoRanksReduceAndBroadcast) {
         const Tensor t = Tensor::from_values({1.0 + r, 10.0 * (r + 1), -0.5}, {3}, DType::kFloat32, gpu);
         nccl->wait(nccl->all_reduce_async(t));
         reduced[static_cast<size_t>(r)] = t.to_vector();
-        const Tensor b = Tensor::from_values({100.0 + r, 200.0 + r}, {2}, DType::kFloat64, gpu);
-        nccl->broadcast(b, 1);
-        broadcast[static_cast<size_t>(r)] = b.to_vector();
+        const Tensor from = Tensor::from_values({100.0 + r, 200.0 + r}, {2}, DType::kFloat64, gpu);
+        nccl->broadcast(from, 1);
+        broadcast[static_cast<size_t>(r)] = from.to_vector();
         nccl->barrier();
+        // The gradient reducer over NCCL: one parameter per bucket, reduced while backward runs (from
+        // the second step, once the parameter without a gradient has moved last). Rank r's loss is
+        // (r + 1) sum(a * b), so the reduced gradients are 3 b and 3 a.
+        Tensor a = randn({64}, 1, DType::kFloat32, false).to(gpu), b = randn({64}, 2, DType::kFloat32, false).to(gpu);
+        Tensor unused = randn({8}, 3, DType::kFloat32, false).to(gpu);
+        for (Tensor* p : std::vector<Tensor*>{&a, &b, &unused}) p->set_requires_grad(true);
+        GradReducer reducer({a, b, unused}, *nccl, 256);
+        for (int step = 0; step < 2; ++step) {
+          a.zero_grad();
+          b.zero_grad();
+          reducer.begin();
+          scale(sum(a * b), 1.0 + r).backward();
+          overlapped[static_cast<size_t>(r)].push_back(reducer.overlapped());
+          reducer.finish();
+        }
+        grad_a[static_cast<size_t>(r)] = a.grad().to_vector();
+        grad_b[static_cast<size_t>(r)] = b.grad().to_vector();
+        if (r == 0) b_values = b.to_vector();
       } catch (const std::exception& e) {
         errors[static_cast<size_t>(r)] = e.what();
       }
@@ -218,6 +239,10 @@ TEST(DataParallelThreads, NcclTwoRanksReduceAndBroadcast) {
     EXPECT_EQ(errors[i], "") << "rank " << r;
     EXPECT_EQ(reduced[i], (std::vector<double>{3.0, 30.0, -1.0})) << "rank " << r;
     EXPECT_EQ(broadcast[i], (std::vector<double>{101.0, 201.0})) << "rank " << r;
+    EXPECT_EQ(overlapped[i], (std::vector<int64_t>{0, 2})) << "rank " << r;
+    ASSERT_EQ(grad_a[i].size(), 64u) << "rank " << r;
+    for (size_t k = 0; k < 64; ++k) ASSERT_NEAR(grad_a[i][k], 3.0 * b_values[k], 1e-5) << "rank " << r << " at " << k;
+    EXPECT_EQ(grad_b[i].size(), 64u) << "rank " << r;
   }
 }
 
