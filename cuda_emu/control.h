@@ -12,6 +12,8 @@ namespace lits_emu {
 
 enum class Mode { kFibers, kThreads };
 enum class Order { kForward, kReverse, kRandom };
+// The most devices LITS_EMU_DEVICES may ask for.
+constexpr int kMaxDevices = 8;
 struct Settings {
   Mode mode = Mode::kFibers;
   Order order = Order::kForward;
@@ -19,7 +21,7 @@ struct Settings {
   int devices = 1;
 };
 // From LITS_EMU_MODE (fibers | threads), LITS_EMU_ORDER (forward | reverse | random) and
-// LITS_EMU_SEED, and the device count from LITS_EMU_DEVICES (1 to 8); a value outside these ends
+// LITS_EMU_SEED, and the device count from LITS_EMU_DEVICES (1 to kMaxDevices); a value outside these ends
 // the program with a message naming the variable.
 const Settings& settings();
 std::string settings_text();  // "fibers, order random, seed 1"

@@ -146,7 +146,6 @@ struct Config {
 // when the stream's work runs (scheduler.cpp). A bad configuration sets the last error instead,
 // at the launch, as CUDA does.
 void submit_grid(const Site& site, const Config& cfg, void (*body)(void*), std::shared_ptr<void> ctx);
-void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ctx);
 
 // CUDA copies kernel arguments at the launch: evaluated once here and kept with the queued grid;
 // each CUDA thread then calls the kernel with its own copies.

@@ -45,8 +45,9 @@ Settings read_settings() {
   if (const char* devices = std::getenv("LITS_EMU_DEVICES"); devices && *devices) {
     char* end = nullptr;
     const long n = std::strtol(devices, &end, 10);
-    if (*end != '\0' || n < 1 || n > 8) {
-      std::fprintf(stderr, "cuda-emu: LITS_EMU_DEVICES=%s: expected a device count from 1 to 8\n", devices);
+    if (*end != '\0' || n < 1 || n > kMaxDevices) {
+      std::fprintf(stderr, "cuda-emu: LITS_EMU_DEVICES=%s: expected a device count from 1 to %d\n", devices,
+                   kMaxDevices);
       std::exit(2);
     }
     s.devices = static_cast<int>(n);
@@ -63,7 +64,7 @@ struct Allocation {
 std::mutex g_mutex;
 std::map<const char*, Allocation> g_device;  // start -> every live cudaMalloc allocation
 std::map<const char*, size_t> g_pinned;      // start -> bytes of every live cudaHostAlloc block
-std::vector<size_t> g_live(8, 0);            // live device bytes per device
+std::vector<size_t> g_live(kMaxDevices, 0);  // live device bytes per device
 size_t g_limit = size_t(16) << 30;
 int64_t g_fail_countdown = 0;
 
@@ -116,11 +117,6 @@ Side side_locked(const void* p, size_t bytes) {
   return pinned_range_locked(p, bytes) ? Side::kPinned : Side::kHost;
 }
 
-bool device_live(const void* p, size_t bytes) {
-  std::lock_guard lock(g_mutex);
-  return device_range_locked(p, bytes) != nullptr;
-}
-
 // Every copy, synchronous or not. As the CUDA runtime documents: a copy from pageable host memory
 // takes the source at the call; a copy into pageable host memory returns once it is done; copies
 // from and into pinned memory run when the stream reaches them. A pinned destination holds 0xFF
@@ -153,7 +149,7 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
     auto staged =
         std::make_shared<std::vector<char>>(static_cast<const char*>(src), static_cast<const char*>(src) + bytes);
     position = enqueue(s, [dst, bytes, d_dev, staged] {
-      if (d_dev && !device_live(dst, bytes)) freed_before_run("cudaMemcpyAsync", dst);
+      if (d_dev && !is_device_range(dst, bytes)) freed_before_run("cudaMemcpyAsync", dst);
       std::memcpy(dst, staged->data(), bytes);
     });
   } else {
@@ -162,8 +158,8 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
       seen = std::make_shared<std::vector<char>>(static_cast<const char*>(src), static_cast<const char*>(src) + bytes);
     if (d == Side::kPinned) std::memset(dst, 0xFF, bytes);
     position = enqueue(s, [dst, src, bytes, d_dev, s_dev, seen] {
-      if (d_dev && !device_live(dst, bytes)) freed_before_run("cudaMemcpyAsync", dst);
-      if (s_dev && !device_live(src, bytes)) freed_before_run("cudaMemcpyAsync", src);
+      if (d_dev && !is_device_range(dst, bytes)) freed_before_run("cudaMemcpyAsync", dst);
+      if (s_dev && !is_device_range(src, bytes)) freed_before_run("cudaMemcpyAsync", src);
       if (seen && std::memcmp(seen->data(), src, bytes) != 0) {
         std::fprintf(stderr,
                      "cuda-emu error: the host wrote pinned memory at %p while a cudaMemcpyAsync of %zu bytes from it "
@@ -181,9 +177,9 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
 cudaError_t set(void* p, int value, size_t bytes, cudaStream_t s) {
   if (!stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
   if (bytes == 0) return cudaSuccess;
-  if (!device_live(p, bytes)) return fail(cudaErrorInvalidValue);
+  if (!is_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
   enqueue(s, [p, value, bytes] {
-    if (!device_live(p, bytes)) freed_before_run("cudaMemsetAsync", p);
+    if (!is_device_range(p, bytes)) freed_before_run("cudaMemsetAsync", p);
     std::memset(p, value, bytes);
   });
   return cudaSuccess;
@@ -208,7 +204,10 @@ std::string settings_text() {
 
 void set_last_error(cudaError_t e) { t_last_error = e; }
 
-bool is_device_range(const void* p, size_t bytes) { return device_live(p, bytes); }
+bool is_device_range(const void* p, size_t bytes) {
+  std::lock_guard lock(g_mutex);
+  return device_range_locked(p, bytes) != nullptr;
+}
 
 void set_memory_limit(size_t bytes) {
   std::lock_guard lock(g_mutex);
@@ -224,7 +223,7 @@ void fail_allocation(int64_t nth) {
 }
 size_t device_live_bytes(int device) {
   std::lock_guard lock(g_mutex);
-  return device >= 0 && device < 8 ? g_live[static_cast<size_t>(device)] : 0;
+  return device >= 0 && device < kMaxDevices ? g_live[static_cast<size_t>(device)] : 0;
 }
 
 }  // namespace lits_emu
@@ -337,7 +336,7 @@ cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t s) {
 cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
   if (!lits_emu::stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
   if (!p) return cudaSuccess;
-  if (!lits_emu::device_live(p, 1)) return fail(cudaErrorInvalidValue);
+  if (!lits_emu::is_device_range(p, 1)) return fail(cudaErrorInvalidValue);
   lits_emu::enqueue(s, [p] {
     std::lock_guard lock(lits_emu::g_mutex);
     const auto it = lits_emu::g_device.find(static_cast<const char*>(p));

@@ -73,17 +73,9 @@ std::vector<KernelRun> kernel_runs() {
   return out;
 }
 
-void submit_grid(const Site& site, const Config& cfg, void (*body)(void*), std::shared_ptr<void> ctx) {
-  cudaError_t e = check_config(cfg);
-  // A stream of another device than the current one is not this launch's to use.
-  if (e == cudaSuccess && stream_device(cfg.stream) != current_device()) e = cudaErrorInvalidResourceHandle;
-  if (e != cudaSuccess) {
-    set_last_error(e);
-    return;
-  }
-  enqueue(cfg.stream, [site, cfg, body, ctx = std::move(ctx)] { run_grid(site, cfg, body, ctx.get()); });
-}
+namespace {
 
+// One grid, run now (from the stream that queued it).
 void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ctx) {
   const uint64_t count = uint64_t(cfg.grid.x) * cfg.grid.y * cfg.grid.z;
   if (count > (uint64_t(1) << 28)) {
@@ -120,6 +112,19 @@ void run_grid(const Site& site, const Config& cfg, void (*body)(void*), void* ct
   }
   t_block = outer;
   t_lane = nullptr;
+}
+
+}  // namespace
+
+void submit_grid(const Site& site, const Config& cfg, void (*body)(void*), std::shared_ptr<void> ctx) {
+  cudaError_t e = check_config(cfg);
+  // A stream of another device than the current one is not this launch's to use.
+  if (e == cudaSuccess && stream_device(cfg.stream) != current_device()) e = cudaErrorInvalidResourceHandle;
+  if (e != cudaSuccess) {
+    set_last_error(e);
+    return;
+  }
+  enqueue(cfg.stream, [site, cfg, body, ctx = std::move(ctx)] { run_grid(site, cfg, body, ctx.get()); });
 }
 
 }  // namespace lits_emu

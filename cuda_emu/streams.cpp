@@ -36,7 +36,6 @@ namespace {
 
 // CUDA blocks a launch when about a thousand are pending; here the oldest work then runs.
 constexpr size_t kQueueDepth = 1024;
-constexpr int kMaxDevices = 8;
 
 std::atomic<uint64_t> g_position{1};
 thread_local int t_device = 0;
@@ -101,7 +100,7 @@ void drain_stream(CUstream_st* st, uint64_t until) {
 }  // namespace
 
 int current_device() { return t_device; }
-int device_count() { return std::clamp(settings().devices, 1, kMaxDevices); }
+int device_count() { return settings().devices; }
 
 uint64_t enqueue(cudaStream_t s, std::function<void()> work) {
   CUstream_st* st = resolve(s);
