@@ -2,7 +2,7 @@
 #   make demo            set-up + build of the `lits` command only + `lits demo`
 #   make test            set-up + build + the whole test suite (ctest)
 #   make check           the cheap checks CI runs before building: formatting, include layering,
-#                        size budget (tools/check/)
+#                        size budget, citations that stay inside the repository (tools/check/)
 #   make test-variants   the suite again with LITS_CUDA=OFF and with LITS_ONEDNN=OFF LITS_BLAS=OFF,
 #                        then test-emu-sanitizers
 #   make test-emu        the whole suite again with the CUDA backend on the emulated device
@@ -44,6 +44,7 @@ check:
 	bash tools/check/format.sh
 	python3 tools/check/layering.py
 	python3 tools/check/sizes.py
+	python3 tools/check/references.py
 
 test-variants: setup
 	$(MAKE) test BUILD=build-cpu-only CMAKE_FLAGS="-DLITS_CUDA=OFF"

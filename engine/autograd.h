@@ -1,4 +1,4 @@
-// Define-by-run reverse-mode autograd (design.md section 5). Each differentiable op gives its
+// Define-by-run reverse-mode autograd (docs/architecture.md section 5). Each differentiable op gives its
 // outputs a Node whose backward closure maps output gradients to input gradients; edges point at
 // the inputs' nodes (or at the AccumulateGrad node of a leaf). backward() walks the nodes in
 // topological order without recursion, sums gradients arriving from several consumers, frees each

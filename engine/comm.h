@@ -1,6 +1,6 @@
-// Collective communication between the ranks of a data-parallel job (design.md section 4, distributed
-// training). The interface lives here so that the engine's differentiable all_reduce (and with it the
-// synchronized BatchNorm) can use it; the MPI and NCCL implementations are in pipeline/ (distributed.h).
+// Collective communication between the ranks of a data-parallel job (docs/architecture.md section 12). The
+// interface lives here so that the engine's differentiable all_reduce (and with it the synchronized
+// BatchNorm) can use it; the MPI and NCCL implementations are in pipeline/dist/ (distributed.h).
 //
 // Rules every implementation keeps:
 // - All ranks issue the same collectives in the same order (the caller's job; the trainer's steps are

@@ -97,7 +97,7 @@ Tensor global_avg_pool(const Tensor& x);
 // Excite: x [N, C, H, W] scaled by s [N, C] per sample and channel.
 Tensor channel_scale(const Tensor& x, const Tensor& s);
 
-// ---- losses (reference-pipeline.md section 3; every one a fused forward and backward) ----
+// ---- losses (docs/reference.md section 3; every one a fused forward and backward) ----
 // p: probabilities [B, K, H, W] (after softmax, or sigmoid for K = 1); logits: raw outputs;
 // target: int64 [B, H, W] class indices in [0, K) ({0, 1} for the binary losses); weightmap:
 // [B, H, W] of p's dtype, or undefined for no pixel weighting. Each returns a scalar (shape []).

@@ -282,11 +282,7 @@ Tensor& Tensor::fill_(double value) {
   LITS_CHECK(is_contiguous(), "fill_: tensor " << str() << " is a non-contiguous view");
   LITS_DISPATCH_FLOAT(dtype(), "fill_", {
     scalar_t* y = data<scalar_t>();
-    if (device().is_cpu()) {
-      kernels::fill_cpu(y, numel(), static_cast<scalar_t>(value));
-    } else {
-      LITS_CUDA_ONLY("fill_", device(), kernels::fill_cuda(y, numel(), static_cast<scalar_t>(value), stream));
-    }
+    LITS_RUN_KERNEL("fill_", device(), fill, y, numel(), static_cast<scalar_t>(value));
   });
   return *this;
 }
@@ -321,11 +317,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   LITS_DISPATCH_FLOAT(dtype(), "add_", {
     scalar_t* y = data<scalar_t>();
     const scalar_t* x = other.data<scalar_t>();
-    if (device().is_cpu()) {
-      kernels::accumulate_cpu(y, x, numel(), static_cast<scalar_t>(alpha));
-    } else {
-      LITS_CUDA_ONLY("add_", device(), kernels::accumulate_cuda(y, x, numel(), static_cast<scalar_t>(alpha), stream));
-    }
+    LITS_RUN_KERNEL("add_", device(), accumulate, y, x, numel(), static_cast<scalar_t>(alpha));
   });
   return *this;
 }
@@ -340,11 +332,7 @@ Tensor& Tensor::uniform_(double lo, double hi, Generator& gen) {
   LITS_DISPATCH_FLOAT(dtype(), "uniform_", {
     scalar_t* y = data<scalar_t>();
     const auto a = static_cast<scalar_t>(lo), b = static_cast<scalar_t>(hi);
-    if (device().is_cpu()) {
-      kernels::uniform_cpu(y, n, a, b, seed, off);
-    } else {
-      LITS_CUDA_ONLY("uniform_", device(), kernels::uniform_cuda(y, n, a, b, seed, off, stream));
-    }
+    LITS_RUN_KERNEL("uniform_", device(), uniform, y, n, a, b, seed, off);
   });
   return *this;
 }
@@ -359,11 +347,7 @@ Tensor& Tensor::normal_(double mean, double std, Generator& gen) {
   LITS_DISPATCH_FLOAT(dtype(), "normal_", {
     scalar_t* y = data<scalar_t>();
     const auto m = static_cast<scalar_t>(mean), s = static_cast<scalar_t>(std);
-    if (device().is_cpu()) {
-      kernels::normal_cpu(y, n, m, s, seed, off);
-    } else {
-      LITS_CUDA_ONLY("normal_", device(), kernels::normal_cuda(y, n, m, s, seed, off, stream));
-    }
+    LITS_RUN_KERNEL("normal_", device(), normal, y, n, m, s, seed, off);
   });
   return *this;
 }

@@ -1,4 +1,4 @@
-// The reference's four secondary losses (reference-pipeline.md section 3.4), fused: binary_pwce,
+// The reference's four secondary losses (docs/reference.md section 3.4), fused: binary_pwce,
 // weighted_binary_dice, focal_pwce and focal_dice, on p [B, K, N] (N = H * W), target [B, N] and an
 // optional weightmap [B, N]. The forward sums per-pixel terms in double over fixed chunks of one
 // sample (one parallel iteration on the CPU, one block with a shared-memory tree on the GPU), then

@@ -40,7 +40,7 @@ void channel_grad_sums(const T* x, const T* g, const T* mean, const T* rstd, int
     for (int64_t i = 0; i < HW; ++i) {
       const double gv = static_cast<double>(g[base + i]);
       *sg += gv;
-      *sgx += gv * (static_cast<double>(x[base + i]) - m) * r;
+      *sgx += times_xhat(gv, static_cast<double>(x[base + i]), m, r);
     }
   }
 }
@@ -64,7 +64,7 @@ void group_norm_forward_cpu(const T* x, const T* gamma, const T* beta, T* y, T* 
           const double ga = static_cast<double>(gamma[c0 + c]), be = static_cast<double>(beta[c0 + c]);
           for (int64_t i = 0; i < HW; ++i) {
             const int64_t k = base + c * HW + i;
-            y[k] = static_cast<T>((static_cast<double>(x[k]) - m) * r * ga + be);
+            y[k] = static_cast<T>(norm_affine(static_cast<double>(x[k]), m, r, ga, be));
           }
         }
       },
@@ -88,7 +88,7 @@ void group_norm_backward_cpu(const T* x, const T* g, const T* gamma, const T* me
               const int64_t k = base + c * HW + i;
               const double dxh = static_cast<double>(g[k]) * ga;
               s1 += dxh;
-              s2 += dxh * (static_cast<double>(x[k]) - m) * r;
+              s2 += times_xhat(dxh, static_cast<double>(x[k]), m, r);
             }
           }
           const double m1 = s1 / static_cast<double>(len), m2 = s2 / static_cast<double>(len);
@@ -96,8 +96,8 @@ void group_norm_backward_cpu(const T* x, const T* g, const T* gamma, const T* me
             const double ga = static_cast<double>(gamma[c0 + c]);
             for (int64_t i = 0; i < HW; ++i) {
               const int64_t k = base + c * HW + i;
-              dx[k] =
-                  norm_input_grad<T>(static_cast<double>(g[k]) * ga, (static_cast<double>(x[k]) - m) * r, m1, m2, r);
+              dx[k] = norm_input_grad<T>(static_cast<double>(g[k]) * ga, norm_xhat(static_cast<double>(x[k]), m, r), m1,
+                                         m2, r);
             }
           }
         },
@@ -139,7 +139,7 @@ void batch_norm_forward_cpu(const T* x, const T* gamma, const T* beta, T* y, boo
         for (int64_t n = 0; n < N; ++n) {
           const int64_t base = (n * C + c) * HW;
           for (int64_t i = 0; i < HW; ++i)
-            y[base + i] = static_cast<T>((static_cast<double>(x[base + i]) - m) * r * ga + be);
+            y[base + i] = static_cast<T>(norm_affine(static_cast<double>(x[base + i]), m, r, ga, be));
         }
       },
       1);
@@ -165,7 +165,7 @@ void batch_norm_backward_cpu(const T* x, const T* g, const T* gamma, const T* me
         for (int64_t n = 0; n < N; ++n) {
           const int64_t base = (n * C + c) * HW;
           for (int64_t i = 0; i < HW; ++i) {
-            const double xh = (static_cast<double>(x[base + i]) - m) * r;
+            const double xh = norm_xhat(static_cast<double>(x[base + i]), m, r);
             dx[base + i] = norm_input_grad<T>(static_cast<double>(g[base + i]) * ga, xh, m1, m2, r);
           }
         }

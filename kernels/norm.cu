@@ -32,8 +32,8 @@ __global__ void group_norm_forward_kernel(const T* x, const T* gamma, const T* b
   }
   for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
     const int64_t c = c0 + i / HW;
-    y[base + i] = static_cast<T>((static_cast<double>(x[base + i]) - m) * r * static_cast<double>(gamma[c]) +
-                                 static_cast<double>(beta[c]));
+    y[base + i] = static_cast<T>(norm_affine(static_cast<double>(x[base + i]), m, r, static_cast<double>(gamma[c]),
+                                             static_cast<double>(beta[c])));
   }
 }
 
@@ -47,13 +47,13 @@ __global__ void group_norm_input_grad_kernel(const T* x, const T* g, const T* ga
   for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
     const double dxh = static_cast<double>(g[base + i]) * static_cast<double>(gamma[c0 + i / HW]);
     s1 += dxh;
-    s2 += dxh * (static_cast<double>(x[base + i]) - m) * r;
+    s2 += times_xhat(dxh, static_cast<double>(x[base + i]), m, r);
   }
   const double m1 = block_sum(s1, buf) / static_cast<double>(len);
   const double m2 = block_sum(s2, buf) / static_cast<double>(len);
   for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
     const double dxh = static_cast<double>(g[base + i]) * static_cast<double>(gamma[c0 + i / HW]);
-    dx[base + i] = norm_input_grad<T>(dxh, (static_cast<double>(x[base + i]) - m) * r, m1, m2, r);
+    dx[base + i] = norm_input_grad<T>(dxh, norm_xhat(static_cast<double>(x[base + i]), m, r), m1, m2, r);
   }
 }
 
@@ -70,7 +70,7 @@ __global__ void affine_grad_kernel(const T* x, const T* g, const T* mean, const 
     const int64_t stat = kGroup ? (i / HW) * G + c / (C / G) : c;
     const double gv = static_cast<double>(g[k]);
     sg += gv;
-    sgx += gv * (static_cast<double>(x[k]) - static_cast<double>(mean[stat])) * static_cast<double>(rstd[stat]);
+    sgx += times_xhat(gv, static_cast<double>(x[k]), static_cast<double>(mean[stat]), static_cast<double>(rstd[stat]));
   }
   sg = block_sum(sg, buf);
   sgx = block_sum(sgx, buf);
@@ -112,7 +112,7 @@ __global__ void batch_norm_forward_kernel(const T* x, const T* gamma, const T* b
   const double ga = static_cast<double>(gamma[c]), be = static_cast<double>(beta[c]);
   for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
     const int64_t k = channel_offset(i, c, C, HW);
-    y[k] = static_cast<T>((static_cast<double>(x[k]) - m) * r * ga + be);
+    y[k] = static_cast<T>(norm_affine(static_cast<double>(x[k]), m, r, ga, be));
   }
 }
 
@@ -127,7 +127,7 @@ __global__ void batch_norm_backward_kernel(const T* x, const T* g, const T* gamm
     const int64_t k = channel_offset(i, c, C, HW);
     const double gv = static_cast<double>(g[k]);
     sg += gv;
-    sgx += gv * (static_cast<double>(x[k]) - m) * r;
+    sgx += times_xhat(gv, static_cast<double>(x[k]), m, r);
   }
   sg = block_sum(sg, buf);
   sgx = block_sum(sgx, buf);
@@ -140,7 +140,7 @@ __global__ void batch_norm_backward_kernel(const T* x, const T* g, const T* gamm
   const double m2 = training ? ga * sgx / static_cast<double>(count) : 0.0;
   for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
     const int64_t k = channel_offset(i, c, C, HW);
-    dx[k] = norm_input_grad<T>(static_cast<double>(g[k]) * ga, (static_cast<double>(x[k]) - m) * r, m1, m2, r);
+    dx[k] = norm_input_grad<T>(static_cast<double>(g[k]) * ga, norm_xhat(static_cast<double>(x[k]), m, r), m1, m2, r);
   }
 }
 

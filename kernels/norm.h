@@ -23,6 +23,15 @@ LITS_HD T norm_input_grad(double dxhat, double xhat, double mean_dxhat, double m
 
 LITS_HD double inverse_std(double var, double eps) { return 1.0 / ::sqrt(var + eps); }
 
+// The normalisation's arithmetic, written once for the CPU and CUDA kernels and always in this order (the
+// CPU twins and the kernels round alike): xhat = (x - mean) * rstd; the output xhat * gamma + beta; and a
+// term a * (x - mean) * rstd of the sums of g * xhat and dxhat * xhat.
+LITS_HD double norm_xhat(double x, double mean, double rstd) { return (x - mean) * rstd; }
+LITS_HD double norm_affine(double x, double mean, double rstd, double gamma, double beta) {
+  return (x - mean) * rstd * gamma + beta;
+}
+LITS_HD double times_xhat(double a, double x, double mean, double rstd) { return a * (x - mean) * rstd; }
+
 // ---- GroupNorm (x, y, g, dx: [N, C, HW]; gamma, beta, dgamma, dbeta: [C]; mean, rstd: [N, G]) ----
 template <typename T>
 void group_norm_forward_cpu(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, int64_t N, int64_t C,

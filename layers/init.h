@@ -1,4 +1,4 @@
-// Weight initialisers of the reference (reference-pipeline.md section 2.9), drawn from a Philox
+// Weight initialisers of the reference (docs/reference.md section 2.9), drawn from a Philox
 // generator so CPU and CUDA initialisations are identical for the same seed.
 //   he_n      normal, std = sqrt(2 / fan_in)              (Kaiming normal, fan_in, gain sqrt 2)
 //   he_u      uniform, bound = sqrt(6 / fan_in)

@@ -72,7 +72,7 @@ Tensor downsample_nearest(const Tensor& t, int64_t factor) {
   if (factor == 1) return t;
   const Shape st = t.strides();
   // Output (r, c) reads input (factor r + factor/2, factor c + factor/2), as skimage's order-0 resize does
-  // (reference-pipeline.md 5.3 step 6).
+  // (docs/reference.md section 5.3 step 6).
   const int64_t half = factor / 2;
   const Tensor view = make_view(t, {t.shape()[0], t.shape()[1] / factor, t.shape()[2] / factor},
                                 {st[0], st[1] * factor, st[2] * factor}, t.offset() + half * (st[1] + st[2]));

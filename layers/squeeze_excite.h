@@ -1,4 +1,4 @@
-// Squeeze-excitation as the reference has it (reference-pipeline.md section 2.8):
+// Squeeze-excitation as the reference has it (docs/reference.md section 2.8):
 //   z = global average pool (N, C); h = LeakyReLU_0.05(fc1(z)), fc1: C -> int(C * r);
 //   s = sigmoid(fc2(h)), fc2: int(C * r) -> C;  output = x * s per channel.
 // r is a multiplicative width ratio (0.5 halves), not the SE paper's divisor.

@@ -1,4 +1,4 @@
-// Setup files in the reference's format (reference-pipeline.md sections 1.2-1.4): Python literals,
+// Setup files in the reference's format (docs/reference.md sections 1.2-1.4): Python literals,
 // the baseline's `#` sections, the variation file's `=` run blocks and their Cartesian product.
 //
 // Each line is, checked in this order:
@@ -46,7 +46,7 @@ std::string remove_spaces(const std::string& s) {
 
 // ---- Setup files ----
 
-// Every key of reference-pipeline.md section 1.4, space-separated, by home section.
+// Every key of docs/reference.md section 1.4, space-separated, by home section.
 constexpr std::pair<const char*, const char*> kSections[] = {
     {"Network",
      "structure filter_start channels init_type use_batchnorm dropout use_pypool use_auxiliary_inputs use_conv_pool "
@@ -168,7 +168,7 @@ void check_key(const std::string& key, const std::string& section, const std::st
   const std::string home = section_of_key(key);
   if (home.empty())
     LITS_THROW(where << ": unknown key '" << key << "' under # " << section << did_you_mean(key)
-                     << "; expected a key of reference-pipeline.md section 1.4 (models/presets/Baseline_Parameters.txt "
+                     << "; expected a key of docs/reference.md section 1.4 (models/presets/Baseline_Parameters.txt "
                         "lists them)");
   if (home != section)
     LITS_THROW(where << ": key '" << key << "' is under # " << section << " but belongs to section # " << home);
@@ -214,6 +214,37 @@ const Value& Setup::at(const std::string& key) const {
                              << "' is missing from every setup file (the baseline and the variation file); add it "
                              << "under # " << (section_of_key(key).empty() ? "its section" : section_of_key(key)));
   return *v;
+}
+
+template <>
+bool Setup::get<bool>(const std::string& key) const {
+  return at(key).as_bool(key);
+}
+template <>
+int64_t Setup::get<int64_t>(const std::string& key) const {
+  return at(key).as_int(key);
+}
+template <>
+double Setup::get<double>(const std::string& key) const {
+  return at(key).as_double(key);
+}
+template <>
+std::string Setup::get<std::string>(const std::string& key) const {
+  return at(key).as_string(key);
+}
+template <>
+std::vector<int64_t> Setup::get<std::vector<int64_t>>(const std::string& key) const {
+  return at(key).as_int_list(key);
+}
+template <>
+std::vector<double> Setup::get<std::vector<double>>(const std::string& key) const {
+  return at(key).as_double_list(key);
+}
+template <>
+std::vector<std::string> Setup::get<std::vector<std::string>>(const std::string& key) const {
+  std::vector<std::string> out;
+  for (const Value& v : at(key).as_list(key)) out.push_back(v.as_string(key));
+  return out;
 }
 
 void Setup::set(const std::string& section, const std::string& key, Value value, const std::string& file, int line) {

@@ -1,4 +1,4 @@
-// The reference's setup files (reference-pipeline.md section 1): a baseline file of `key: value`
+// The reference's setup files (docs/reference.md section 1): a baseline file of `key: value`
 // lines under `#` section headers, and a variation file whose `=` lines separate run blocks; the
 // list values of a block expand as a Cartesian product, each run merged onto the baseline.
 // Values are Python literals (int, float, True/False, None, quoted strings, nested lists).
@@ -69,6 +69,16 @@ class Setup {
   const Value* find(const std::string& key) const;  // null when absent
   // Throws lits::Error naming the key (and that it is missing from every setup file) when absent.
   const Value& at(const std::string& key) const;
+  // The key's value as T (bool, int64_t, double, std::string, or a std::vector of int64_t, double or
+  // std::string), the key named once: errors name it. get throws when the key is missing; get_or returns
+  // `fallback` when it is missing or None (Python's "not set").
+  template <class T>
+  T get(const std::string& key) const;
+  template <class T>
+  T get_or(const std::string& key, T fallback) const {
+    const Value* v = find(key);
+    return v == nullptr || v->is_none() ? fallback : get<T>(key);
+  }
   // Sets (or adds, in `section`) a value.
   void set(const std::string& section, const std::string& key, Value value, const std::string& file = "", int line = 0);
   // Index of this run within its variation block (the reference's iter_idx) and the block's
@@ -80,7 +90,22 @@ class Setup {
   std::vector<SetupEntry> entries_;
 };
 
-// The known keys of each section (reference-pipeline.md section 1.4) and their home section;
+template <>
+bool Setup::get<bool>(const std::string& key) const;
+template <>
+int64_t Setup::get<int64_t>(const std::string& key) const;
+template <>
+double Setup::get<double>(const std::string& key) const;
+template <>
+std::string Setup::get<std::string>(const std::string& key) const;
+template <>
+std::vector<int64_t> Setup::get<std::vector<int64_t>>(const std::string& key) const;
+template <>
+std::vector<double> Setup::get<std::vector<double>>(const std::string& key) const;
+template <>
+std::vector<std::string> Setup::get<std::vector<std::string>>(const std::string& key) const;
+
+// The known keys of each section (docs/reference.md section 1.4) and their home section;
 // empty when the key is unknown.
 std::string section_of_key(const std::string& key);
 

@@ -1,4 +1,4 @@
-// The UNet builder (reference-pipeline.md section 2). Each encoder and decoder level's conv
+// The UNet builder (docs/reference.md section 2). Each encoder and decoder level's conv
 // repetitions are a ConvStage: Norm -> Conv3x3 (or ResBlock) -> [+ backbone skips] -> LeakyReLU
 // -> Dropout2d, then optional squeeze-excitation. The encoder adds a downsampler, the decoder an
 // upsampler and the skip concatenation.

@@ -1,4 +1,4 @@
-// The reference's configurable 2-D UNet (reference-pipeline.md section 2), every option included,
+// The reference's configurable 2-D UNet (docs/reference.md section 2), every option included,
 // with its parameter layout: the unused bottleneck downsampler is built (its weights exist, its
 // output is discarded), so parameter counts match the reference exactly.
 //

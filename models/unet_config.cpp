@@ -38,32 +38,28 @@ void UNetConfig::resolve() {
 }
 
 UNetConfig unet_config_from(const Setup& s) {
+  // A key the setup does not set keeps the reference's default (unet_config.h).
   UNetConfig c;
-  auto ints = [&](const char* key, std::vector<int64_t>* out) {
-    if (const Value* v = s.find(key)) *out = v->as_int_list(key);
-  };
-  ints("structure", &c.structure);
-  ints("structure_up", &c.structure_up);
-  ints("dilation", &c.dilation);
-  ints("dilation_up", &c.dilation_up);
-  ints("up_conv_type", &c.up_conv_type);
-  if (const Value* v = s.find("filter_start")) c.filter_start = v->as_int("filter_start");
-  c.filter_start_up = c.filter_start;
-  if (const Value* v = s.find("filter_start_up")) c.filter_start_up = v->as_int("filter_start_up");
-  if (const Value* v = s.find("channels")) c.channels = v->as_int("channels");
-  if (const Value* v = s.find("backbone")) c.backbone = v->as_string("backbone");
-  if (const Value* v = s.find("block_type")) c.block_type = v->as_string("block_type");
-  if (const Value* v = s.find("use_conv_pool")) c.use_conv_pool = v->as_bool("use_conv_pool");
-  if (const Value* v = s.find("use_pypool")) c.use_pypool = v->as_bool("use_pypool");
-  if (const Value* v = s.find("use_auxiliary_inputs")) c.use_auxiliary_inputs = v->as_bool("use_auxiliary_inputs");
-  if (const Value* v = s.find("se_reduction")) c.se_reduction = v->as_double("se_reduction");
-  if (const Value* v = s.find("use_batchnorm")) c.use_batchnorm = v->as_bool("use_batchnorm");
-  if (const Value* v = s.find("dropout")) c.dropout = v->as_double("dropout");
-  if (const Value* v = s.find("init_type")) c.init_type = parse_init_type(v->as_string("init_type"));
-  int64_t classes = 2;
-  if (const Value* v = s.find("num_classes")) classes = v->as_int("num_classes");
-  LossType loss = LossType::kMulticlassPwce;
-  if (const Value* v = s.find("loss_func")) loss = parse_loss_type(v->as_string("loss_func"));
+  using Ints = std::vector<int64_t>;
+  c.structure = s.get_or<Ints>("structure", c.structure);
+  c.structure_up = s.get_or<Ints>("structure_up", c.structure_up);
+  c.dilation = s.get_or<Ints>("dilation", c.dilation);
+  c.dilation_up = s.get_or<Ints>("dilation_up", c.dilation_up);
+  c.up_conv_type = s.get_or<Ints>("up_conv_type", c.up_conv_type);
+  c.filter_start = s.get_or<int64_t>("filter_start", c.filter_start);
+  c.filter_start_up = s.get_or<int64_t>("filter_start_up", c.filter_start);
+  c.channels = s.get_or<int64_t>("channels", c.channels);
+  c.backbone = s.get_or<std::string>("backbone", c.backbone);
+  c.block_type = s.get_or<std::string>("block_type", c.block_type);
+  c.use_conv_pool = s.get_or<bool>("use_conv_pool", c.use_conv_pool);
+  c.use_pypool = s.get_or<bool>("use_pypool", c.use_pypool);
+  c.use_auxiliary_inputs = s.get_or<bool>("use_auxiliary_inputs", c.use_auxiliary_inputs);
+  c.se_reduction = s.get_or<double>("se_reduction", c.se_reduction);
+  c.use_batchnorm = s.get_or<bool>("use_batchnorm", c.use_batchnorm);
+  c.dropout = s.get_or<double>("dropout", c.dropout);
+  if (s.has("init_type")) c.init_type = parse_init_type(s.get<std::string>("init_type"));
+  const int64_t classes = s.get_or<int64_t>("num_classes", 2);
+  const LossType loss = parse_loss_type(s.get_or<std::string>("loss_func", "multiclass_pwce"));
   c.num_out_classes = loss_output_channels(loss, classes);
   c.output_logits = loss_takes_logits(loss);
   c.resolve();

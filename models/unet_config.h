@@ -1,5 +1,5 @@
 // The UNet's configuration, resolved from a setup file with the reference's defaults
-// (reference-pipeline.md sections 1.4 and 2): absent filter_start_up / structure_up / dilation /
+// (docs/reference.md sections 1.4 and 2): absent filter_start_up / structure_up / dilation /
 // dilation_up take the encoder's values, the output has one sigmoid channel for the binary losses.
 #pragma once
 

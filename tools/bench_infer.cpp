@@ -10,9 +10,9 @@
 #include "engine/autograd.h"
 #include "engine/cuda_context.h"
 #include "engine/ops.h"
+#include "models/setup_files.h"
 #include "models/unet.h"
 #include "tools/commands.h"
-#include "tools/setup_files.h"
 
 namespace lits::tools {
 

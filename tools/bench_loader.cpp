@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "engine/error.h"
-#include "pipeline/loader.h"
+#include "pipeline/data/loader.h"
 #include "tools/commands.h"
 #include "tools/temp_store.h"
 

@@ -18,23 +18,22 @@
 #include "engine/allocator.h"
 #include "engine/cuda_context.h"
 #include "engine/error.h"
+#include "models/setup_files.h"
 #include "models/unet.h"
-#include "pipeline/distributed.h"
-#include "pipeline/grad_reducer.h"
-#include "pipeline/json.h"
-#include "pipeline/loader.h"
-#include "pipeline/optimizer.h"
-#include "pipeline/trainer.h"
+#include "pipeline/data/loader.h"
+#include "pipeline/dist/distributed.h"
+#include "pipeline/dist/grad_reducer.h"
+#include "pipeline/io/json.h"
+#include "pipeline/train/optimizer.h"
+#include "pipeline/train/step.h"
+#include "pipeline/train/trainer.h"
 #include "tools/commands.h"
-#include "tools/setup_files.h"
 #include "tools/temp_store.h"
 
 namespace lits::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -76,7 +75,7 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
   const std::string data =
       options.data.empty() ? make_temp_phantom_store(tmp, "bench train", 3,
                                                      std::max<int64_t>(plan.data.crop_height, options.quick ? 64 : 512),
-                                                     store_slices(options, plan.batch, most))
+                                                     store_slices(options, plan.batch_size, most))
                            : options.data;
   const int cores = omp_get_max_threads();
   struct Row {
@@ -95,7 +94,7 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
     // No core binding: OpenMPI binds each rank of a small job to one core, which would starve its threads.
     cmd << quoted(LITS_MPIEXEC) << " --bind-to none -n " << n << " " << quoted(self) << " bench train --setup "
         << quoted(options.setup) << (options.base.empty() ? "" : " --base " + quoted(options.base)) << " --device "
-        << quoted(options.device) << " --data " << quoted(data) << " --batch " << plan.batch << " --size "
+        << quoted(options.device) << " --data " << quoted(data) << " --batch " << plan.batch_size << " --size "
         << plan.data.crop_height << " --steps " << (options.quick ? 2 : options.steps) << " --warmup " << options.warmup
         << " --threads " << options.threads << " --json " << quoted(json);
     std::printf("\nbench train: %d rank%s x %d thread%s: %s\n", n, n == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
@@ -114,7 +113,7 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
   }
   const double base = rows[0].samples_per_s / rows[0].ranks;
   std::printf("\nscaling, %s, batch %lld per rank, %d CPU threads in all (%s):\n", options.setup.c_str(),
-              static_cast<long long>(plan.batch), cores, options.device.c_str());
+              static_cast<long long>(plan.batch_size), cores, options.device.c_str());
   std::printf("%6s %8s %10s %10s %12s %14s %11s\n", "ranks", "threads", "step ms", "comm ms", "samples/s",
               "per rank /s", "efficiency");
   for (const Row& r : rows)
@@ -154,7 +153,7 @@ int run_bench_train(const BenchTrainOptions& options) {
   TempStore tmp;
   const int64_t store_size = std::max<int64_t>(plan.data.crop_height, options.quick ? 64 : 512);
   const std::string dir = options.data.empty() ? make_temp_phantom_store(tmp, "bench train", 3, store_size,
-                                                                         store_slices(options, plan.batch, ranks))
+                                                                         store_slices(options, plan.batch_size, ranks))
                                                : options.data;
   const SliceStore store(dir);
   std::vector<std::string> volumes;
@@ -166,14 +165,15 @@ int run_bench_train(const BenchTrainOptions& options) {
   UNet net(plan.net, gen);
   net.to(device);
   net.train();
-  AdamOptimizer adam(net.named_parameters(), plan.adam);
+  AdamOptimizer adam(net.named_parameters(), plan.weight_decay);
   std::unique_ptr<GradReducer> reducer;
   if (comm != nullptr) {
+    // As `lits train` does: rank 0's weights, its default bucket size.
     broadcast_from_rank0(net, *comm);
-    reducer = std::make_unique<GradReducer>(net.parameters(), *comm);
+    reducer = std::make_unique<GradReducer>(net.parameters(), *comm, TrainOptions{}.bucket_mb << 20);
   }
   LoaderOptions lo;
-  lo.batch_size = plan.batch;
+  lo.batch_size = plan.batch_size;
   lo.threads = options.threads;
   lo.pin_memory = device.is_cuda();
   lo.shards = ranks;
@@ -187,9 +187,9 @@ int run_bench_train(const BenchTrainOptions& options) {
     std::printf(
         "bench train: %s, %lld parameters, batch %lld of %d x %lld x %lld, %s, on %s%s; %d warm-up + %lld timed "
         "steps\n",
-        loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()), static_cast<long long>(plan.batch),
-        plan.data.channels, static_cast<long long>(plan.data.crop_height), static_cast<long long>(plan.data.crop_width),
-        plan.data.augment.str().c_str(), device.label().c_str(),
+        loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()),
+        static_cast<long long>(plan.batch_size), plan.data.channels, static_cast<long long>(plan.data.crop_height),
+        static_cast<long long>(plan.data.crop_width), plan.data.augment.str().c_str(), device.label().c_str(),
         comm != nullptr
             ? (" x " + std::to_string(ranks) + " ranks (" + comm->name() + ", " + std::to_string(reducer->buckets()) +
                " gradient bucket" + (reducer->buckets() == 1 ? ")" : "s)"))
@@ -199,45 +199,43 @@ int run_bench_train(const BenchTrainOptions& options) {
   if (lead) note_emulated_timings(device);
   std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms;
   int64_t overlapped = 0;  // gradient buckets whose reduction started during the last backward pass
+  // The trainer's step (pipeline/train/step.h), with the device synchronised at the end of each phase.
+  Clock::time_point phase_end[4];
+  StepConfig config;
+  config.net = &net;
+  config.plan = &plan;
+  config.device = device;
+  config.reducer = reducer.get();
+  config.overlap = false;  // the trainer's Dice bookkeeping is not what is timed
+  config.on_phase = [&](StepPhase p) {
+    cuda::synchronize(device);
+    if (p == StepPhase::kBackward && reducer) overlapped = reducer->overlapped();
+    phase_end[static_cast<int>(p)] = Clock::now();
+  };
+  const double lr = plan.schedule.lr_at(0);
   for (int64_t i = 0; i < options.warmup + steps; ++i) {
     if (i == options.warmup) reset_peak_bytes(device);
     const auto t0 = Clock::now();
     const std::optional<Batch> b = loader.next();
-    const Tensor x = b->input.to(device), t = b->target.to(device);
-    const Tensor w = b->weightmap.defined() ? b->weightmap.to(device) : Tensor();
-    cuda::synchronize(device);
-    const auto t1 = Clock::now();
-    const UNetOutput out = net.run(x);
-    const Tensor loss = deep_supervision_loss(plan.loss, out.out, out.aux, t, w, plan.loss_options);
-    const double value = loss.item();  // also waits for the device
-    LITS_CHECK(std::isfinite(value), "bench train: loss " << value << " at step " << i);
-    const auto t2 = Clock::now();
-    net.zero_grad();
-    if (reducer) {
-      reducer->begin();
-      loss.backward(Tensor::full(loss.shape(), 1.0 / ranks, loss.dtype(), loss.device()));
-    } else {
-      loss.backward();
-    }
-    cuda::synchronize(device);
-    const auto t3 = Clock::now();
-    if (reducer) overlapped = reducer->overlapped();
-    if (reducer) reducer->finish();  // what is left of the reduction after backward
-    cuda::synchronize(device);
-    const auto t3c = Clock::now();
-    adam.step(plan.adam.lr);
+    const StepResult result = train_step(config, *b);
+    LITS_CHECK(std::isfinite(result.loss), "bench train: loss " << result.loss << " at step " << i);
+    adam.step(lr);
     cuda::synchronize(device);
     const auto t4 = Clock::now();
     if (i < options.warmup) continue;
-    data_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    fwd_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
-    bwd_ms.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
-    comm_ms.push_back(std::chrono::duration<double, std::milli>(t3c - t3).count());
-    opt_ms.push_back(std::chrono::duration<double, std::milli>(t4 - t3c).count());
-    step_ms.push_back(ms_since(t0));
+    auto ms = [](Clock::time_point from, Clock::time_point to) {
+      return std::chrono::duration<double, std::milli>(to - from).count();
+    };
+    const Clock::time_point* e = phase_end;
+    data_ms.push_back(ms(t0, e[0]));
+    fwd_ms.push_back(ms(e[0], e[1]));
+    bwd_ms.push_back(ms(e[1], e[2]));
+    comm_ms.push_back(ms(e[2], e[3]));
+    opt_ms.push_back(ms(e[3], t4));
+    step_ms.push_back(ms(t0, t4));
   }
   const double step = median(step_ms);
-  const double samples_per_s = 1e3 * static_cast<double>(plan.batch * ranks) / step;
+  const double samples_per_s = 1e3 * static_cast<double>(plan.batch_size * ranks) / step;
   const AllocatorStats mem = allocator_stats(device);
   if (!lead) return 0;
   std::printf("%10s %10s %10s %10s %10s %10s %12s %14s\n", "data ms", "forward", "backward", "comm", "optimizer",
@@ -256,7 +254,7 @@ int run_bench_train(const BenchTrainOptions& options) {
     LITS_CHECK(out.good(), "bench train: cannot write '" << options.json << "'");
     out << "{\"benchmark\": \"train\", \"device\": \"" << device.str()
         << "\", \"emulated\": " << (device.is_cuda() && cuda_emulated() ? "true" : "false")
-        << ", \"batch\": " << plan.batch << ", \"size\": " << plan.data.crop_height
+        << ", \"batch\": " << plan.batch_size << ", \"size\": " << plan.data.crop_height
         << ", \"data_ms\": " << median(data_ms) << ", \"forward_ms\": " << median(fwd_ms)
         << ", \"backward_ms\": " << median(bwd_ms) << ", \"comm_ms\": " << median(comm_ms)
         << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step << ", \"ranks\": " << ranks

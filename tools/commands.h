@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/convert.h"
-#include "pipeline/phantom.h"
-#include "pipeline/segment.h"
-#include "pipeline/trainer.h"
+#include "pipeline/data/convert.h"
+#include "pipeline/data/phantom.h"
+#include "pipeline/infer/segment.h"
+#include "pipeline/train/trainer.h"
 
 namespace lits::tools {
 
@@ -83,10 +83,10 @@ struct GraphOptions {
 };
 int run_graph(const GraphOptions& options);
 
-// `lits synth`: phantom CT volumes in the LiTS layout (options in pipeline/phantom.h).
+// `lits synth`: phantom CT volumes in the LiTS layout (options in pipeline/data/phantom.h).
 int run_synth(const SynthOptions& options);
 
-// `lits convert`: LiTS NIfTI volumes into the slice store (options in pipeline/convert.h).
+// `lits convert`: LiTS NIfTI volumes into the slice store (options in pipeline/data/convert.h).
 int run_convert(const ConvertOptions& options);
 
 // `lits train`: every run of a setup file, or --resume of one run folder.
@@ -97,11 +97,11 @@ struct TrainCommandOptions {
 };
 int run_train(const TrainCommandOptions& options);
 
-// `lits segment` (liver masks) and `lits submit` (final 0/1/2 labels), pipeline/segment.h.
+// `lits segment` (liver masks) and `lits submit` (final 0/1/2 labels), pipeline/infer/segment.h.
 int run_segment(const SegmentOptions& options);
 int run_submit(const SegmentOptions& options);
 
-// `lits evaluate` (pipeline/evaluate.h).
+// `lits evaluate` (pipeline/infer/evaluate.h).
 struct EvaluateOptions {
   std::string pred, truth, json, csv;
 };

@@ -1,4 +1,4 @@
-// `lits convert`: LiTS NIfTI volumes into the slice store (pipeline/convert.h). A progress line that updates
+// `lits convert`: LiTS NIfTI volumes into the slice store (pipeline/data/convert.h). A progress line that updates
 // in place on a terminal, one line per volume when piped, then every failure with its file and reason and
 // a summary; the exit status is 0 only when every volume converted.
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "engine/error.h"
-#include "pipeline/convert.h"
+#include "pipeline/data/convert.h"
 #include "tools/commands.h"
 
 namespace lits::tools {

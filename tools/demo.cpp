@@ -14,7 +14,7 @@
 
 #include "engine/device.h"
 #include "engine/error.h"
-#include "pipeline/json.h"
+#include "pipeline/io/json.h"
 #include "tools/commands.h"
 
 namespace fs = std::filesystem;

@@ -1,11 +1,11 @@
-// `lits evaluate` (pipeline/evaluate.h): a table per case for liver and lesion, the LiTS summaries, and
+// `lits evaluate` (pipeline/infer/evaluate.h): a table per case for liver and lesion, the LiTS summaries, and
 // optional JSON / CSV files; exit status 1 when a truth file could not be read or a prediction was missing
 // or unusable (those are listed).
 #include <cmath>
 #include <cstdio>
 #include <string>
 
-#include "pipeline/evaluate.h"
+#include "pipeline/infer/evaluate.h"
 #include "tools/commands.h"
 
 namespace lits::tools {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Verifies the CUDA backend on a GPU machine in one command (see ../shared/docs/gpu.md).
+# Verifies the CUDA backend on a GPU machine in one command (docs/gpu.md).
 #
 #   tools/gpu-check.sh --prepare   on a development machine: stage what the GPU machine lacks
 #                                  (GoogleTest sources, CLI11 headers, nifticlib/znz/zlib static

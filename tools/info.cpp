@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "models/setup_files.h"
 #include "models/unet.h"
 #include "tools/commands.h"
-#include "tools/setup_files.h"
 
 namespace lits::tools {
 
@@ -41,11 +41,11 @@ int run_info(const InfoOptions& options) {
         for (const SetupEntry& e : s.entries())
           if (e.section == section) std::printf("    %-24s %s\n", e.key.c_str(), e.value.str().c_str());
       }
-      if (const Value* init = s.find("initialization"); init && !init->as_string("initialization").empty())
+      if (const std::string init = s.get_or<std::string>("initialization", ""); !init.empty())
         std::printf(
             "  note: training initialises from '%s' and takes its architecture from there; the network below "
             "is this setup's own Network section\n",
-            init->as_string("initialization").c_str());
+            init.c_str());
       std::printf("  network: %lld parameters\n", static_cast<long long>(params));
       std::printf("  shapes for a %lld x %lld input (channels x height x width):\n",
                   static_cast<long long>(options.size), static_cast<long long>(options.size));

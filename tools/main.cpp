@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "engine/error.h"
-#include "pipeline/distributed.h"
+#include "pipeline/dist/distributed.h"
 #include "tools/commands.h"
 
 namespace {

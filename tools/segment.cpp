@@ -1,4 +1,4 @@
-// `lits segment` and `lits submit` (pipeline/segment.h): a progress line per volume (updated per slice
+// `lits segment` and `lits submit` (pipeline/infer/segment.h): a progress line per volume (updated per slice
 // batch on a terminal), every failure with its file and reason, and a summary; exit status 1 when any
 // volume failed.
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "engine/device.h"
-#include "pipeline/segment.h"
+#include "pipeline/infer/segment.h"
 #include "tools/commands.h"
 
 namespace lits::tools {

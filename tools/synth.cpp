@@ -1,10 +1,10 @@
-// `lits synth`: writes a phantom CT dataset in the LiTS layout (pipeline/phantom.h), one line per volume
+// `lits synth`: writes a phantom CT dataset in the LiTS layout (pipeline/data/phantom.h), one line per volume
 // and a summary, after checking every option against the limits the rest of the pipeline assumes.
 #include <chrono>
 #include <cstdio>
 
 #include "engine/error.h"
-#include "pipeline/phantom.h"
+#include "pipeline/data/phantom.h"
 #include "tools/commands.h"
 
 namespace lits::tools {

@@ -8,8 +8,8 @@
 #include <cstdio>
 
 #include "engine/error.h"
-#include "pipeline/convert.h"
-#include "pipeline/phantom.h"
+#include "pipeline/data/convert.h"
+#include "pipeline/data/phantom.h"
 
 namespace fs = std::filesystem;
 

@@ -1,7 +1,7 @@
-// `lits train`: every run of a setup file in turn (pipeline/trainer.h), with a progress line that updates in
+// `lits train`: every run of a setup file in turn (pipeline/train/trainer.h), with a progress line that updates in
 // place on a terminal (plain lines when piped), one summary line per epoch, and SIGINT / SIGTERM handled:
 // the step in progress finishes, checkpoint_latest is written, and `--resume RUN_DIR` continues from it.
-// Under an MPI launcher each process is one rank of a data-parallel job (pipeline/distributed.h): rank 0
+// Under an MPI launcher each process is one rank of a data-parallel job (pipeline/dist/distributed.h): rank 0
 // prints, and a rank that fails ends the whole job with its error instead of leaving the others waiting.
 #include <signal.h>
 #include <unistd.h>
@@ -12,11 +12,11 @@
 #include <string>
 
 #include "engine/error.h"
-#include "pipeline/distributed.h"
-#include "pipeline/run_folder.h"
-#include "pipeline/trainer.h"
+#include "models/setup_files.h"
+#include "pipeline/dist/distributed.h"
+#include "pipeline/train/run_folder.h"
+#include "pipeline/train/trainer.h"
 #include "tools/commands.h"
-#include "tools/setup_files.h"
 
 namespace lits::tools {
 namespace {
@@ -88,18 +88,18 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
           std::printf("train: %s\n", e.text.c_str());
           break;
         case TrainEvent::Kind::kStep: {
-          print_every = std::max<int64_t>(1, e.batches / 4);
+          print_every = std::max<int64_t>(1, e.steps / 4);
           char line[256];
           std::snprintf(
               line, sizeof line, "epoch %lld/%lld  step %lld/%lld  loss %.4f  Dice %.3f  %.1f samples/s  ETA %s",
-              static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs), static_cast<long long>(e.batch),
-              static_cast<long long>(e.batches), e.loss, e.dice, e.samples_per_s, duration_text(e.eta_seconds).c_str());
+              static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs), static_cast<long long>(e.step),
+              static_cast<long long>(e.steps), e.loss, e.dice, e.samples_per_s, duration_text(e.eta_seconds).c_str());
           if (tty) {
             std::string text = std::string("\r") + line;
             if (text.size() < line_width) text.append(line_width - text.size(), ' ');
             line_width = text.size();
             std::fputs(text.c_str(), stdout);
-          } else if (e.batch % print_every == 0 || e.batch == e.batches) {
+          } else if (e.step % print_every == 0 || e.step == e.steps) {
             std::printf("  %s\n", line);
           }
           break;

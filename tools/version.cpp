@@ -5,7 +5,7 @@
 #include "engine/device.h"
 #include "kernels/backends.h"
 #include "kernels/gemm.h"
-#include "pipeline/distributed.h"
+#include "pipeline/dist/distributed.h"
 #include "tools/commands.h"
 
 namespace lits::tools {

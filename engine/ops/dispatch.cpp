@@ -48,11 +48,7 @@ template <typename S, typename D>
 void copy_typed(const Tensor& src, const Tensor& dst, const kernels::CopyIndex& ix, const char* op) {
   const S* s = static_cast<const S*>(src.data_ptr());
   D* d = static_cast<D*>(dst.data_ptr());
-  if (dst.device().is_cpu()) {
-    kernels::copy_cpu(s, d, ix);
-  } else {
-    LITS_CUDA_ONLY(op, dst.device(), kernels::copy_cuda(s, d, ix, stream));
-  }
+  LITS_RUN_KERNEL(op, dst.device(), copy, s, d, ix);
 }
 
 }  // namespace

@@ -58,3 +58,15 @@ namespace detail {
 #else
 #define LITS_CUDA_ONLY(op, device_value, call) ::lits::detail::throw_no_cuda(op, device_value)
 #endif
+
+// The dispatch most ops make: kernels::NAME_cpu(args...) for a CPU tensor, kernels::NAME_cuda(args...,
+// stream) on the device's stream for a CUDA one (through LITS_CUDA_ONLY). Ops whose CUDA call needs more
+// (a scratch buffer, a device-side scalar) write the two calls out.
+#define LITS_RUN_KERNEL(op, device_value, name, ...)                                       \
+  do {                                                                                     \
+    if ((device_value).is_cpu()) {                                                         \
+      ::lits::kernels::name##_cpu(__VA_ARGS__);                                            \
+    } else {                                                                               \
+      LITS_CUDA_ONLY(op, device_value, ::lits::kernels::name##_cuda(__VA_ARGS__, stream)); \
+    }                                                                                      \
+  } while (0)

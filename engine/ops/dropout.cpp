@@ -19,11 +19,7 @@ Tensor apply_channel_mask(const char* op, const Tensor& x, const Tensor& mask) {
     const scalar_t* px = x.data<scalar_t>();
     const scalar_t* pm = mask.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::dropout_apply_cpu(px, pm, py, channels, S);
-    } else {
-      LITS_CUDA_ONLY(op, x.device(), kernels::dropout_apply_cuda(px, pm, py, channels, S, stream));
-    }
+    LITS_RUN_KERNEL(op, x.device(), dropout_apply, px, pm, py, channels, S);
   });
   return y;
 }
@@ -47,11 +43,7 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator& gen) {
     LITS_DISPATCH_FLOAT(x.dtype(), op, {
       scalar_t* pm = mask.data<scalar_t>();
       const auto keep_scale = static_cast<scalar_t>(1.0 / (1.0 - p));
-      if (x.device().is_cpu()) {
-        kernels::dropout_mask_cpu(pm, n * c, p, keep_scale, seed, offset);
-      } else {
-        LITS_CUDA_ONLY(op, x.device(), kernels::dropout_mask_cuda(pm, n * c, p, keep_scale, seed, offset, stream));
-      }
+      LITS_RUN_KERNEL(op, x.device(), dropout_mask, pm, n * c, p, keep_scale, seed, offset);
     });
   }
   Tensor y = apply_channel_mask(op, dense(x), mask);

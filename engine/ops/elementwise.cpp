@@ -49,11 +49,7 @@ Tensor binary_forward(kernels::BinaryOp kind, const char* op, const Tensor& a, c
     const scalar_t* pa = a.data<scalar_t>();
     const scalar_t* pb = b.data<scalar_t>();
     scalar_t* po = out.data<scalar_t>();
-    if (a.device().is_cpu()) {
-      kernels::binary_cpu(kind, pa, pb, po, ix);
-    } else {
-      LITS_CUDA_ONLY(op, a.device(), kernels::binary_cuda(kind, pa, pb, po, ix, stream));
-    }
+    LITS_RUN_KERNEL(op, a.device(), binary, kind, pa, pb, po, ix);
   });
   return out;
 }
@@ -67,11 +63,7 @@ Tensor unary_forward(kernels::UnaryOp kind, const char* op, const Tensor& x, dou
     const scalar_t* px = xd.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
     const auto pp = static_cast<scalar_t>(p);
-    if (x.device().is_cpu()) {
-      kernels::unary_forward_cpu(kind, px, py, x.numel(), pp);
-    } else {
-      LITS_CUDA_ONLY(op, x.device(), kernels::unary_forward_cuda(kind, px, py, x.numel(), pp, stream));
-    }
+    LITS_RUN_KERNEL(op, x.device(), unary_forward, kind, px, py, x.numel(), pp);
   });
   return y;
 }
@@ -86,11 +78,7 @@ Tensor unary_backward(kernels::UnaryOp kind, const char* op, const Tensor& g, co
     const scalar_t* ps = saved.defined() ? saved.data<scalar_t>() : nullptr;
     scalar_t* px = gx.data<scalar_t>();
     const auto pp = static_cast<scalar_t>(p);
-    if (g.device().is_cpu()) {
-      kernels::unary_backward_cpu(kind, pg, ps, px, g.numel(), pp);
-    } else {
-      LITS_CUDA_ONLY(op, g.device(), kernels::unary_backward_cuda(kind, pg, ps, px, g.numel(), pp, stream));
-    }
+    LITS_RUN_KERNEL(op, g.device(), unary_backward, kind, pg, ps, px, g.numel(), pp);
   });
   return gx;
 }

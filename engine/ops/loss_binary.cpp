@@ -1,4 +1,4 @@
-// The reference's secondary losses (reference-pipeline.md section 3.4): binary_pwce,
+// The reference's secondary losses (docs/reference.md section 3.4): binary_pwce,
 // weighted_binary_dice, focal_pwce, focal_dice. Input and option checks, dispatch to
 // kernels/loss_binary.*, and the fused backward, which writes dp from the per-sample sums the
 // forward kept. Only p gets a gradient: the target and the weightmap are data.
@@ -75,11 +75,7 @@ Tensor binary_focal_loss(const char* op, BinaryFocalLoss kind, const Tensor& p, 
     double* ppart = partials.data<double>();
     double* pstats = stats.data<double>();
     scalar_t* pl = loss.data<scalar_t>();
-    if (dev.is_cpu()) {
-      kernels::binary_focal_forward_cpu(kind, a, ppart, pstats, pl);
-    } else {
-      LITS_CUDA_ONLY(op, dev, kernels::binary_focal_forward_cuda(kind, a, ppart, pstats, pl, stream));
-    }
+    LITS_RUN_KERNEL(op, dev, binary_focal_forward, kind, a, ppart, pstats, pl);
   });
   if (any_requires_grad({p})) {
     const Tensor sp = pd.detach(), st = td.detach(), sw = wd.defined() ? wd.detach() : Tensor();
@@ -92,11 +88,7 @@ Tensor binary_focal_loss(const char* op, BinaryFocalLoss kind, const Tensor& p, 
         const double* pstats = stats.data<double>();
         const scalar_t* pg = g.data<scalar_t>();
         scalar_t* pdp = dp.data<scalar_t>();
-        if (dev.is_cpu()) {
-          kernels::binary_focal_backward_cpu(kind, a, pstats, pg, pdp);
-        } else {
-          LITS_CUDA_ONLY(op, dev, kernels::binary_focal_backward_cuda(kind, a, pstats, pg, pdp, stream));
-        }
+        LITS_RUN_KERNEL(op, dev, binary_focal_backward, kind, a, pstats, pg, pdp);
       });
       return {dp};
     });

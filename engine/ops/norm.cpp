@@ -47,6 +47,40 @@ T* data_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
+// What a norm's backward kernel reads (the forward's input, the output gradient, gamma and the saved
+// mean and 1/std) and writes (each gradient null when its input needs none).
+template <typename T>
+struct NormGrad {
+  const T *x, *g, *gamma, *mean, *rstd;
+  T *dx, *dgamma, *dbeta;
+};
+
+// Records the fused backward of a norm y = norm(x) * gamma + beta; `kernel(const NormGrad<T>&, Device)`
+// runs the norm's CPU or CUDA backward kernel. Both norms share everything else.
+template <typename Kernel>
+void record_norm_backward(const char* op, const char* op_backward, const Tensor& x, const Tensor& gamma,
+                          const Tensor& beta, const Tensor& y, const Tensor& xd, const Tensor& gd, const Tensor& mean,
+                          const Tensor& rstd, int64_t C, Kernel kernel) {
+  const bool gx = x.requires_grad(), gg = gamma.requires_grad(), gb = beta.requires_grad();
+  const Tensor sx = xd.detach(), sg = gd.detach();
+  record_op(op, {x, gamma, beta}, {y}, [=](const std::vector<Tensor>& grads) -> std::vector<Tensor> {
+    const Tensor g = dense(grads[0]);
+    const AffineGrads a = empty_affine_grads(sx, C, gx, gg, gb);
+    LITS_DISPATCH_FLOAT(sx.dtype(), op_backward, {
+      const NormGrad<scalar_t> p{sx.data<scalar_t>(),
+                                 g.data<scalar_t>(),
+                                 sg.data<scalar_t>(),
+                                 mean.data<scalar_t>(),
+                                 rstd.data<scalar_t>(),
+                                 data_or_null<scalar_t>(a.dx),
+                                 data_or_null<scalar_t>(a.dgamma),
+                                 data_or_null<scalar_t>(a.dbeta)};
+      kernel(p, sx.device());
+    });
+    return {a.dx, a.dgamma, a.dbeta};
+  });
+}
+
 }  // namespace
 
 Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups, double eps) {
@@ -68,40 +102,15 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
       scalar_t* py = y.data<scalar_t>();
       scalar_t* pm = mean.data<scalar_t>();
       scalar_t* pr = rstd.data<scalar_t>();
-      if (x.device().is_cpu()) {
-        kernels::group_norm_forward_cpu(px, pg, pb, py, pm, pr, N, C, HW, groups, eps);
-      } else {
-        LITS_CUDA_ONLY("group_norm", x.device(),
-                       kernels::group_norm_forward_cuda(px, pg, pb, py, pm, pr, N, C, HW, groups, eps, stream));
-      }
+      LITS_RUN_KERNEL("group_norm", x.device(), group_norm_forward, px, pg, pb, py, pm, pr, N, C, HW, groups, eps);
     });
   }
-  if (any_requires_grad({x, gamma, beta})) {
-    const bool gx = x.requires_grad(), gg = gamma.requires_grad(), gb = beta.requires_grad();
-    const Tensor sx = xd.detach(), sg = gd.detach();
-    record_op("group_norm", {x, gamma, beta}, {y}, [=](const std::vector<Tensor>& grads) -> std::vector<Tensor> {
-      const Tensor g = dense(grads[0]);
-      const AffineGrads a = empty_affine_grads(sx, C, gx, gg, gb);
-      LITS_DISPATCH_FLOAT(sx.dtype(), "group_norm backward", {
-        const scalar_t* px = sx.data<scalar_t>();
-        const scalar_t* pg = g.data<scalar_t>();
-        const scalar_t* pw = sg.data<scalar_t>();
-        const scalar_t* pm = mean.data<scalar_t>();
-        const scalar_t* pr = rstd.data<scalar_t>();
-        scalar_t* pdx = data_or_null<scalar_t>(a.dx);
-        scalar_t* pdg = data_or_null<scalar_t>(a.dgamma);
-        scalar_t* pdb = data_or_null<scalar_t>(a.dbeta);
-        if (sx.device().is_cpu()) {
-          kernels::group_norm_backward_cpu(px, pg, pw, pm, pr, pdx, pdg, pdb, N, C, HW, groups);
-        } else {
-          LITS_CUDA_ONLY(
-              "group_norm backward", sx.device(),
-              kernels::group_norm_backward_cuda(px, pg, pw, pm, pr, pdx, pdg, pdb, N, C, HW, groups, stream));
-        }
-      });
-      return {a.dx, a.dgamma, a.dbeta};
-    });
-  }
+  if (any_requires_grad({x, gamma, beta}))
+    record_norm_backward("group_norm", "group_norm backward", x, gamma, beta, y, xd, gd, mean, rstd, C,
+                         [=](const auto& p, Device device) {
+                           LITS_RUN_KERNEL("group_norm backward", device, group_norm_backward, p.x, p.g, p.gamma,
+                                           p.mean, p.rstd, p.dx, p.dgamma, p.dbeta, N, C, HW, groups);
+                         });
   return y;
 }
 
@@ -134,13 +143,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     scalar_t* pbv = training ? batch_var.data<scalar_t>() : nullptr;
     scalar_t* py = y.data<scalar_t>();
     scalar_t* pr = rstd.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::batch_norm_forward_cpu(px, pg, pb, py, training, prm, prv, pbm, pbv, pr, N, C, HW, eps);
-    } else {
-      LITS_CUDA_ONLY(
-          "batch_norm", x.device(),
-          kernels::batch_norm_forward_cuda(px, pg, pb, py, training, prm, prv, pbm, pbv, pr, N, C, HW, eps, stream));
-    }
+    LITS_RUN_KERNEL("batch_norm", x.device(), batch_norm_forward, px, pg, pb, py, training, prm, prv, pbm, pbv, pr, N,
+                    C, HW, eps);
   });
   if (training) {
     // PyTorch's update: the running variance takes the unbiased batch variance.
@@ -150,32 +154,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     Tensor(running_var).copy_(add(scale(running_var, 1.0 - momentum), scale(batch_var, momentum * unbias)));
   }
   if (any_requires_grad({x, gamma, beta})) {
-    const bool gx = x.requires_grad(), gg = gamma.requires_grad(), gb = beta.requires_grad();
-    const Tensor sx = xd.detach(), sg = gd.detach();
     // The mean the forward used: the batch's, or a snapshot of the running one.
     const Tensor mean = training ? batch_mean : running_mean.clone();
-    record_op("batch_norm", {x, gamma, beta}, {y}, [=](const std::vector<Tensor>& grads) -> std::vector<Tensor> {
-      const Tensor g = dense(grads[0]);
-      const AffineGrads a = empty_affine_grads(sx, C, gx, gg, gb);
-      LITS_DISPATCH_FLOAT(sx.dtype(), "batch_norm backward", {
-        const scalar_t* px = sx.data<scalar_t>();
-        const scalar_t* pg = g.data<scalar_t>();
-        const scalar_t* pw = sg.data<scalar_t>();
-        const scalar_t* pm = mean.data<scalar_t>();
-        const scalar_t* pr = rstd.data<scalar_t>();
-        scalar_t* pdx = data_or_null<scalar_t>(a.dx);
-        scalar_t* pdg = data_or_null<scalar_t>(a.dgamma);
-        scalar_t* pdb = data_or_null<scalar_t>(a.dbeta);
-        if (sx.device().is_cpu()) {
-          kernels::batch_norm_backward_cpu(px, pg, pw, pm, pr, pdx, pdg, pdb, training, N, C, HW);
-        } else {
-          LITS_CUDA_ONLY(
-              "batch_norm backward", sx.device(),
-              kernels::batch_norm_backward_cuda(px, pg, pw, pm, pr, pdx, pdg, pdb, training, N, C, HW, stream));
-        }
-      });
-      return {a.dx, a.dgamma, a.dbeta};
-    });
+    record_norm_backward("batch_norm", "batch_norm backward", x, gamma, beta, y, xd, gd, mean, rstd, C,
+                         [=](const auto& p, Device device) {
+                           LITS_RUN_KERNEL("batch_norm backward", device, batch_norm_backward, p.x, p.g, p.gamma,
+                                           p.mean, p.rstd, p.dx, p.dgamma, p.dbeta, training, N, C, HW);
+                         });
   }
   return y;
 }

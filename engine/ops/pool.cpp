@@ -26,11 +26,7 @@ Tensor max_pool_backward(const Tensor& argmax, const Tensor& gy, const Shape& in
   LITS_DISPATCH_FLOAT(gy.dtype(), "max_pool2d backward", {
     const scalar_t* pg = gd.data<scalar_t>();
     scalar_t* px = gx.data<scalar_t>();
-    if (gy.device().is_cpu()) {
-      kernels::max_pool_backward_cpu(pg, pa, px, geo);
-    } else {
-      LITS_CUDA_ONLY("max_pool2d", gy.device(), kernels::max_pool_backward_cuda(pg, pa, px, geo, stream));
-    }
+    LITS_RUN_KERNEL("max_pool2d", gy.device(), max_pool_backward, pg, pa, px, geo);
   });
   return gx;
 }
@@ -42,12 +38,7 @@ Tensor upsample_backward(const Tensor& gy, const Shape& in_shape) {
   LITS_DISPATCH_FLOAT(gy.dtype(), "upsample_nearest2x backward", {
     const scalar_t* pg = gd.data<scalar_t>();
     scalar_t* px = gx.data<scalar_t>();
-    if (gy.device().is_cpu()) {
-      kernels::upsample2x_backward_cpu(pg, px, planes, h, w);
-    } else {
-      LITS_CUDA_ONLY("upsample_nearest2x", gy.device(),
-                     kernels::upsample2x_backward_cuda(pg, px, planes, h, w, stream));
-    }
+    LITS_RUN_KERNEL("upsample_nearest2x", gy.device(), upsample2x_backward, pg, px, planes, h, w);
   });
   return gx;
 }
@@ -92,11 +83,7 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   LITS_DISPATCH_FLOAT(x.dtype(), op, {
     const scalar_t* px = xd.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::max_pool_forward_cpu(px, py, pa, geo);
-    } else {
-      LITS_CUDA_ONLY(op, x.device(), kernels::max_pool_forward_cuda(px, py, pa, geo, stream));
-    }
+    LITS_RUN_KERNEL(op, x.device(), max_pool_forward, px, py, pa, geo);
   });
   if (needs_grad) {
     const Shape in_shape = x.shape();
@@ -117,11 +104,7 @@ Tensor upsample_nearest2x(const Tensor& x) {
   LITS_DISPATCH_FLOAT(x.dtype(), op, {
     const scalar_t* px = xd.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::upsample2x_forward_cpu(px, py, planes, h, w);
-    } else {
-      LITS_CUDA_ONLY(op, x.device(), kernels::upsample2x_forward_cuda(px, py, planes, h, w, stream));
-    }
+    LITS_RUN_KERNEL(op, x.device(), upsample2x_forward, px, py, planes, h, w);
   });
   if (any_requires_grad({x})) {
     const Shape in_shape = x.shape();

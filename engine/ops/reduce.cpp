@@ -48,11 +48,7 @@ Tensor reduce_sum(const char* op, const Tensor& x, const std::vector<bool>& redu
   LITS_DISPATCH_FLOAT(x.dtype(), op, {
     const scalar_t* px = xd.data<scalar_t>();
     scalar_t* po = out.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::sum_cpu(px, po, ix, factor);
-    } else {
-      LITS_CUDA_ONLY(op, x.device(), kernels::sum_cuda(px, po, ix, factor, stream));
-    }
+    LITS_RUN_KERNEL(op, x.device(), sum, px, po, ix, factor);
   });
   return out;
 }

@@ -24,11 +24,7 @@ Tensor softmax_backward(const Tensor& y, const Tensor& g) {
     const scalar_t* py = y.data<scalar_t>();
     const scalar_t* pg = gd.data<scalar_t>();
     scalar_t* px = gx.data<scalar_t>();
-    if (y.device().is_cpu()) {
-      kernels::softmax_backward_cpu(py, pg, px, n, c, s);
-    } else {
-      LITS_CUDA_ONLY("softmax", y.device(), kernels::softmax_backward_cuda(py, pg, px, n, c, s, stream));
-    }
+    LITS_RUN_KERNEL("softmax", y.device(), softmax_backward, py, pg, px, n, c, s);
   });
   return gx;
 }
@@ -47,11 +43,7 @@ Tensor softmax(const Tensor& x) {
   LITS_DISPATCH_FLOAT(x.dtype(), "softmax", {
     const scalar_t* px = xd.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::softmax_forward_cpu(px, py, n, c, s);
-    } else {
-      LITS_CUDA_ONLY("softmax", x.device(), kernels::softmax_forward_cuda(px, py, n, c, s, stream));
-    }
+    LITS_RUN_KERNEL("softmax", x.device(), softmax_forward, px, py, n, c, s);
   });
   if (any_requires_grad({x})) {
     const Tensor saved = y.detach();

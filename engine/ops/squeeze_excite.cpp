@@ -27,11 +27,7 @@ Tensor avg_pool_backward(const Tensor& gy, const Shape& in_shape) {
   LITS_DISPATCH_FLOAT(gy.dtype(), "global_avg_pool backward", {
     const scalar_t* pg = gd.data<scalar_t>();
     scalar_t* px = gx.data<scalar_t>();
-    if (gy.device().is_cpu()) {
-      kernels::global_avg_pool_backward_cpu(pg, px, planes, S);
-    } else {
-      LITS_CUDA_ONLY("global_avg_pool", gy.device(), kernels::global_avg_pool_backward_cuda(pg, px, planes, S, stream));
-    }
+    LITS_RUN_KERNEL("global_avg_pool", gy.device(), global_avg_pool_backward, pg, px, planes, S);
   });
   return gx;
 }
@@ -50,12 +46,7 @@ std::vector<Tensor> channel_scale_backward(const Tensor& g, const Tensor& x, con
     const scalar_t* ps = want_x ? s.data<scalar_t>() : nullptr;
     scalar_t* pgx = want_x ? gx.data<scalar_t>() : nullptr;
     scalar_t* pgs = want_s ? gs.data<scalar_t>() : nullptr;
-    if (g.device().is_cpu()) {
-      kernels::channel_scale_backward_cpu(pg, px, ps, pgx, pgs, planes, S);
-    } else {
-      LITS_CUDA_ONLY("channel_scale", g.device(),
-                     kernels::channel_scale_backward_cuda(pg, px, ps, pgx, pgs, planes, S, stream));
-    }
+    LITS_RUN_KERNEL("channel_scale", g.device(), channel_scale_backward, pg, px, ps, pgx, pgs, planes, S);
   });
   return {gx, gs};
 }
@@ -73,11 +64,7 @@ Tensor global_avg_pool(const Tensor& x) {
   LITS_DISPATCH_FLOAT(x.dtype(), op, {
     const scalar_t* px = xd.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::global_avg_pool_forward_cpu(px, py, planes, S);
-    } else {
-      LITS_CUDA_ONLY(op, x.device(), kernels::global_avg_pool_forward_cuda(px, py, planes, S, stream));
-    }
+    LITS_RUN_KERNEL(op, x.device(), global_avg_pool_forward, px, py, planes, S);
   });
   if (any_requires_grad({x})) {
     const Shape in_shape = x.shape();
@@ -104,11 +91,7 @@ Tensor channel_scale(const Tensor& x, const Tensor& s) {
     const scalar_t* px = xd.data<scalar_t>();
     const scalar_t* ps = sd.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
-    if (x.device().is_cpu()) {
-      kernels::channel_scale_forward_cpu(px, ps, py, planes, S);
-    } else {
-      LITS_CUDA_ONLY(op, x.device(), kernels::channel_scale_forward_cuda(px, ps, py, planes, S, stream));
-    }
+    LITS_RUN_KERNEL(op, x.device(), channel_scale_forward, px, ps, py, planes, S);
   });
   if (any_requires_grad({x, s})) {
     const bool want_x = x.requires_grad(), want_s = s.requires_grad();

@@ -1,4 +1,4 @@
-// binary_pwce, weighted_binary_dice, focal_pwce and focal_dice (reference-pipeline.md section 3.4):
+// binary_pwce, weighted_binary_dice, focal_pwce and focal_dice (docs/reference.md section 3.4):
 // values and gradients worked out by hand on 2 x 2 examples (including the reference's quirks:
 // the shared foreground union, the per-sample focal weighting, the discarded Dice), PyTorch's BCE
 // log clamp, zero gradient where a clamp is active, multi-chunk sums against plain loops, gradient

@@ -29,6 +29,28 @@ Value ints(std::vector<int64_t> v) {
 
 // ---- literals ----
 
+TEST(SetupGet, TypedValuesNameTheKeyOnceAndItsErrors) {
+  const lits::Setup s = parse_setup_text(
+      "# Network\nstructure: [2, 2]\nfilter_start: 8\nbackbone: 'residual'\nse_reduction: None\n"
+      "# Training\nlr: 3e-05\nno_standardize: True\naugment: ['rot', 'flip']\n",
+      "get.txt");
+  EXPECT_EQ(s.get<std::vector<int64_t>>("structure"), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(s.get<int64_t>("filter_start"), 8);
+  EXPECT_EQ(s.get<double>("filter_start"), 8.0);  // ints convert, as Value::as_double
+  EXPECT_EQ(s.get<std::string>("backbone"), "residual");
+  EXPECT_EQ(s.get<double>("lr"), 3e-05);
+  EXPECT_TRUE(s.get<bool>("no_standardize"));
+  EXPECT_EQ(s.get<std::vector<std::string>>("augment"), (std::vector<std::string>{"rot", "flip"}));
+  // get_or: the fallback when the key is missing or None, the value otherwise.
+  EXPECT_EQ(s.get_or<int64_t>("channels", 3), 3);
+  EXPECT_EQ(s.get_or<double>("se_reduction", 0.5), 0.5);
+  EXPECT_EQ(s.get_or<int64_t>("filter_start", 3), 8);
+  // Errors name the key and the value (a wrong type), or say where the key is missing.
+  expect_contains(error_of([&] { s.get<int64_t>("backbone"); }), {"backbone", "'residual'"});
+  expect_contains(error_of([&] { s.get_or<std::string>("filter_start", ""); }), {"filter_start", "8"});
+  expect_contains(error_of([&] { s.get<double>("gamma"); }), {"'gamma'", "missing", "# Training"});
+}
+
 TEST(ValueParse, Ints) {
   EXPECT_EQ(lit("3"), Value::integer(3));
   EXPECT_EQ(lit("-3"), Value::integer(-3));
@@ -506,8 +528,8 @@ TEST(Presets, LiverNetworks) {
 
   const lits::Setup medium = preset("Setup_Medium_Liver.txt");
   EXPECT_EQ(medium.at("structure"), ints({3, 3, 3, 3, 4, 4}));
-  EXPECT_EQ(medium.at("dilation").as_int_list("dilation").size(), 6u);
-  EXPECT_EQ(medium.at("dilation_up").as_int_list("dilation_up").size(), 6u);
+  EXPECT_EQ(medium.get<std::vector<int64_t>>("dilation").size(), 6u);
+  EXPECT_EQ(medium.get<std::vector<int64_t>>("dilation_up").size(), 6u);
   EXPECT_EQ(medium.at("backbone"), Value::string("residual"));
   EXPECT_EQ(medium.at("crop_size"), ints({288, 288}));
 
@@ -533,11 +555,11 @@ TEST(Presets, LesionNetworks) {
   // No Network section: the baseline's network until the initialization replaces it.
   EXPECT_EQ(small.at("structure"), ints({3, 3, 3}));
 
-  const std::string medium = preset("Setup_Medium_Lesion.txt").at("initialization").as_string("initialization");
+  const std::string medium = preset("Setup_Medium_Lesion.txt").get<std::string>("initialization");
   EXPECT_TRUE(medium.ends_with("/vUnet2D_liver_medium")) << medium;
 
   const lits::Setup big = preset("Setup_Big_Lesion.txt");
-  const std::string init = big.at("initialization").as_string("initialization");
+  const std::string init = big.get<std::string>("initialization");
   EXPECT_TRUE(init.ends_with("/vUnet2D_liver_big")) << init;
   EXPECT_EQ(big.at("l2_reg"), Value::floating(4e-5));
   EXPECT_EQ(big.at("gamma"), Value::floating(0.1));

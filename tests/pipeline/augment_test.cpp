@@ -6,8 +6,8 @@
 #include <set>
 #include <vector>
 
-#include "pipeline/augment.h"
-#include "pipeline/sample_rng.h"
+#include "pipeline/data/augment.h"
+#include "pipeline/data/sample_rng.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

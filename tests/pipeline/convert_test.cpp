@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/convert.h"
-#include "pipeline/json.h"
-#include "pipeline/nifti.h"
-#include "pipeline/npy.h"
-#include "pipeline/phantom.h"
-#include "pipeline/weightmap.h"
+#include "pipeline/data/convert.h"
+#include "pipeline/data/phantom.h"
+#include "pipeline/data/weightmap.h"
+#include "pipeline/io/json.h"
+#include "pipeline/io/nifti.h"
+#include "pipeline/io/npy.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

@@ -11,16 +11,16 @@
 #include <tuple>
 #include <vector>
 
-#include "pipeline/dataset.h"
-#include "pipeline/split.h"
-#include "pipeline/weightmap.h"
+#include "pipeline/data/dataset.h"
+#include "pipeline/data/split.h"
+#include "pipeline/data/weightmap.h"
 #include "tests/support/errors.h"
 #include "tests/support/store.h"
 
 namespace lits::testing {
 namespace {
 
-float window(int16_t hu) {  // reference-pipeline.md 4.1 with no_standardize
+float window(int16_t hu) {  // docs/reference.md section 4.1 with no_standardize
   const double x = std::clamp(static_cast<double>(hu), -100.0, 400.0);
   return static_cast<float>((x + 100.0) / 500.0);
 }

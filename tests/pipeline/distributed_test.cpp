@@ -12,9 +12,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "pipeline/checkpoint.h"
-#include "pipeline/run_folder.h"
-#include "pipeline/trainer.h"
+#include "pipeline/train/checkpoint.h"
+#include "pipeline/train/run_folder.h"
+#include "pipeline/train/trainer.h"
 #include "tests/support/errors.h"
 #include "tests/support/store.h"
 

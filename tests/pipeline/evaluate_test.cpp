@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pipeline/evaluate.h"
-#include "pipeline/json.h"
-#include "pipeline/nifti.h"
+#include "pipeline/infer/evaluate.h"
+#include "pipeline/io/json.h"
+#include "pipeline/io/nifti.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

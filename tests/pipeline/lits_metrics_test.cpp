@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "pipeline/lits_metrics.h"
+#include "pipeline/infer/lits_metrics.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "engine/device.h"
-#include "pipeline/loader.h"
+#include "pipeline/data/loader.h"
 #include "tests/support/errors.h"
 #include "tests/support/store.h"
 

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/nifti.h"
+#include "pipeline/io/nifti.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

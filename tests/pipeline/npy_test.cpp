@@ -1,6 +1,6 @@
 // .npy files: the exact header NumPy writes (checked byte for byte), round trips of every dtype
 // the slice store uses, atomic writes, and bad files named with the reason.
-#include "pipeline/npy.h"
+#include "pipeline/io/npy.h"
 
 #include <gtest/gtest.h>
 

@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/nifti.h"
-#include "pipeline/phantom.h"
+#include "pipeline/data/phantom.h"
+#include "pipeline/io/nifti.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

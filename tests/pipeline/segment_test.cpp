@@ -9,13 +9,13 @@
 #include <fstream>
 #include <set>
 
-#include "pipeline/convert.h"
-#include "pipeline/inference.h"
-#include "pipeline/nifti.h"
-#include "pipeline/phantom.h"
-#include "pipeline/postprocess.h"
-#include "pipeline/segment.h"
-#include "pipeline/trainer.h"
+#include "pipeline/data/convert.h"
+#include "pipeline/data/phantom.h"
+#include "pipeline/infer/inference.h"
+#include "pipeline/infer/postprocess.h"
+#include "pipeline/infer/segment.h"
+#include "pipeline/io/nifti.h"
+#include "pipeline/train/trainer.h"
 #include "tests/support/errors.h"
 #include "tests/support/store.h"
 #include "tests/support/tiny_run.h"

@@ -8,7 +8,7 @@
 #include <numeric>
 #include <random>
 
-#include "pipeline/split.h"
+#include "pipeline/data/split.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

@@ -11,7 +11,7 @@
 #include <limits>
 #include <random>
 
-#include "pipeline/weightmap.h"
+#include "pipeline/data/weightmap.h"
 #include "tests/support/errors.h"
 
 namespace lits::testing {

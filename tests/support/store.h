@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include "pipeline/convert.h"
-#include "pipeline/phantom.h"
+#include "pipeline/data/convert.h"
+#include "pipeline/data/phantom.h"
 
 namespace lits::testing {
 

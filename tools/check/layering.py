@@ -8,7 +8,7 @@ import sys
 from sources import ROOT, sources
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-INCLUDE = re.compile(r'^\s*#\s*include\s*"([a-z_0-9]+)/([^"]+)"')
+INCLUDE = re.compile(r'^\s*#\s*include\s*"([a-z_0-9/]+\.[a-z]+)"')
 
 
 def read_rules(path):
@@ -29,8 +29,14 @@ def read_rules(path):
     return {name: i for i, name in enumerate(order)}, allowed
 
 
-def is_allowed(allowed, folder, header):
-    target = header.split("/", 1)[0]
+def layer_of(level, path):
+    """The layer a path belongs to: the longest layer name that is a folder prefix of it (a wing such as
+    pipeline/io is a layer of its own), or None."""
+    names = [name for name in level if path.startswith(name + "/")]
+    return max(names, key=len) if names else None
+
+
+def is_allowed(allowed, folder, target, header):
     return any((folder, h) in allowed for h in ("*", header, target + "/*"))
 
 
@@ -38,21 +44,22 @@ def main(argv):
     level, allowed = read_rules(os.path.join(HERE, "layering.txt"))
     errors = checked = 0
     for rel in sources(argv):
-        folder = rel.split("/", 1)[0]
-        if folder not in level:
+        folder = layer_of(level, rel)
+        if folder is None:
             continue
         checked += 1
         with open(os.path.join(ROOT, rel), errors="replace") as f:
             for n, line in enumerate(f, 1):
                 m = INCLUDE.match(line)
-                if not m or m.group(1) not in level:
+                target = layer_of(level, m.group(1)) if m else None
+                if target is None:
                     continue
-                target, header = m.group(1), m.group(1) + "/" + m.group(2)
+                header = m.group(1)
                 gap = level[folder] - level[target]
                 if gap < 0:
                     print(f"{rel}:{n}: includes {header}, a higher layer ({folder} is below {target})")
                     errors += 1
-                elif gap > 1 and not is_allowed(allowed, folder, header):
+                elif gap > 1 and not is_allowed(allowed, folder, target, header):
                     print(f"{rel}:{n}: skip-level include of {header} from {folder}/; allow it in "
                           f"tools/check/layering.txt with the reason, or go through the layer between")
                     errors += 1

@@ -1,0 +1,56 @@
+// Inference with trained runs (docs/reference.md sections 7.1-7.3): a run folder's network rebuilt from its
+// config.json with its checkpoint_best weights, and the ensemble's foreground probability of a volume's
+// slices, batched, streamed slice batch by slice batch into a 0/1 mask (mean probability > 0.5), so no
+// volume of probabilities is ever held.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/setup.h"
+#include "models/unet.h"
+
+namespace lits {
+
+struct LoadedModel {
+  std::string dir;
+  Setup setup;
+  std::unique_ptr<Generator> gen;  // outlives the network (dropout)
+  std::unique_ptr<UNet> net;
+  int channels = 1;
+  bool standardize = false;
+  int64_t divisor = 1;             // H and W must be multiples: 2^(levels-1)
+  std::vector<float> input_table;  // hu_input_table(standardize), made once
+};
+
+// `dir` must be a run folder (config.json, checkpoint_best.safetensors); errors name it. The network is in
+// eval mode (BatchNorm running statistics), or in training mode with `bn_batch_stats` (per-batch BatchNorm
+// statistics and active dropout, as the reference's test scripts ran it).
+LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stats);
+
+// A volume in the slice store's layout: slice k is image[k][i][j] = voxel (i, j, k), int16 HU.
+struct SliceVolume {
+  int64_t depth = 0, height = 0, width = 0;
+  std::vector<int16_t> image;  // [depth, height, width]
+};
+
+// The ensemble's mean foreground probability [count, height, width] of slices first .. first + count - 1,
+// each model's input made as segment_slices describes.
+std::vector<float> ensemble_probability(const std::vector<LoadedModel>& models, const SliceVolume& volume,
+                                        int64_t first, int64_t count, Device device);
+
+// The mask [depth, height, width] of slices z0 .. z1 (inclusive; others 0): for each model, its `channels`
+// slices around k (reflected at the ends as in training), windowed with its own standardisation, padded
+// with -1024 HU to its size divisor; the foreground probability is the last output channel (softmax or
+// sigmoid applied when the model outputs logits), averaged over the models; foreground where the mean
+// exceeds 0.5. Optional `liver` [depth, height, width] zeroes the result outside it. `progress(done, total)`
+// after every batch.
+std::vector<uint8_t> segment_slices(const std::vector<LoadedModel>& models, const SliceVolume& volume, int64_t z0,
+                                    int64_t z1, int64_t batch, Device device,
+                                    const std::vector<uint8_t>* liver = nullptr,
+                                    const std::function<void(int64_t, int64_t)>& progress = nullptr);
+
+}  // namespace lits

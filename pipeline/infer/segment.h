@@ -1,0 +1,58 @@
+// `lits segment` and `lits submit` over folders of NIfTI volumes (docs/reference.md sections 7.1-7.2), straight
+// from the NIfTI files (no conversion step), one volume at a time:
+//   segment: the liver ensemble on every slice, post-processed (postprocess.h), written as a uint8 mask with
+//            the volume's geometry: test-volume-N.nii[.gz] -> OUT/test-liver-N.nii[.gz];
+//   submit:  the lesion ensemble on every slice of the liver's z-range (its last slice included, unlike the
+//            reference), masked by the liver mask of the same slice (the reference took the neighbour's), and
+//            OUT/test-segmentation-N.nii with 0 background, 1 liver, 2 lesion and the volume's geometry.
+// A volume that cannot be read or processed is reported with the file and the reason; the others go on.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lits {
+
+struct SegmentOptions {
+  std::string volumes;              // folder of *volume*-N.nii[.gz]
+  std::string liver;                // submit: folder of the liver masks written by segment
+  std::string out;                  // created when missing
+  std::vector<std::string> models;  // run folders; more than one is an ensemble
+  std::string device = "auto";
+  int64_t batch = 4;            // slices per forward pass
+  bool bn_batch_stats = false;  // the reference's train-mode BatchNorm at test time
+};
+
+struct VolumeOutcome {
+  std::string input, output;
+  bool ok = false;
+  std::string error;             // the file and the reason, when not ok
+  int64_t slices = 0;            // in the volume
+  int64_t segmented_slices = 0;  // run through the networks
+  int64_t z0 = 0, z1 = -1;       // the liver's slice range (inclusive), -1 when empty
+  int64_t liver_voxels = 0, lesion_voxels = 0;
+  double seconds = 0.0;
+};
+
+struct SegmentReport {
+  std::vector<VolumeOutcome> volumes;  // in volume-number order
+  int64_t failures = 0;
+  double seconds = 0.0;
+  double slices_per_s = 0.0;  // network slices per second of inference (reading and writing excluded)
+};
+
+// `progress` after each volume with (outcome, done, total); `slice_progress(done, total)` inside a volume.
+using VolumeProgress = std::function<void(const VolumeOutcome&, int64_t, int64_t)>;
+using SliceProgress = std::function<void(int64_t, int64_t)>;
+
+SegmentReport segment_liver(const SegmentOptions& options, const VolumeProgress& progress = nullptr,
+                            const SliceProgress& slice_progress = nullptr);
+SegmentReport submit_lesions(const SegmentOptions& options, const VolumeProgress& progress = nullptr,
+                             const SliceProgress& slice_progress = nullptr);
+
+// The number N of a file name such as test-volume-12.nii.gz; -1 when it has none.
+int64_t file_number(const std::string& file_name);
+
+}  // namespace lits
