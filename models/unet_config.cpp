@@ -1,16 +1,40 @@
 // Setup -> UNetConfig, with the reference's defaults and checks.
 #include "models/unet_config.h"
 
+#include <cmath>
+#include <utility>
+
 #include "engine/error.h"
 #include "layers/loss.h"
 
 namespace lits {
 
 void UNetConfig::resolve() {
+  using Limits = UNetLimits;
   const int64_t L = levels();
   LITS_CHECK(L >= 3, "structure " << L << " levels: the UNet needs at least 3 (the reference's decoder indexing "
                                   << "requires it)");
-  for (int64_t r : structure) LITS_CHECK(r >= 1, "structure: repetitions must be >= 1, got " << r);
+  LITS_CHECK(L <= Limits::kMaxLevels, "structure has " << L << " levels; at most " << Limits::kMaxLevels
+                                                       << " are supported (the input is downsampled 2^(levels-1) "
+                                                          "times)");
+  for (const auto* list : {&structure, &structure_up})
+    for (int64_t r : *list)
+      LITS_CHECK(r >= 1 && r <= Limits::kMaxRepetitions, (list == &structure ? "structure" : "structure_up")
+                                                             << ": repetitions must be 1 to " << Limits::kMaxRepetitions
+                                                             << ", got " << r);
+  for (const auto& [key, f] : {std::pair{"filter_start", filter_start}, std::pair{"filter_start_up", filter_start_up}})
+    LITS_CHECK(f >= 1 && f <= Limits::kMaxFilters, key << " " << f << ": expected 1 to " << Limits::kMaxFilters);
+  const int64_t deepest = filter_start * (int64_t{1} << (L - 1));
+  LITS_CHECK(deepest <= Limits::kMaxWidth, "filter_start " << filter_start << " with " << L
+                                                           << " levels gives the deepest level " << deepest
+                                                           << " channels; at most " << Limits::kMaxWidth);
+  LITS_CHECK(channels <= Limits::kMaxChannels, "channels " << channels << ": at most " << Limits::kMaxChannels);
+  LITS_CHECK(num_out_classes <= Limits::kMaxClasses,
+             "num_classes gives " << num_out_classes << " output channels; at most " << Limits::kMaxClasses);
+  for (const auto* list : {&dilation, &dilation_up, &up_conv_type})
+    for (int64_t d : *list)
+      LITS_CHECK(d <= Limits::kMaxDilation, (list == &up_conv_type ? "up_conv_type" : "dilation")
+                                                << " entry " << d << ": at most " << Limits::kMaxDilation);
   if (structure_up.empty()) structure_up = structure;
   if (dilation.empty()) dilation.assign(static_cast<size_t>(L), 1);
   if (dilation_up.empty()) dilation_up = dilation;
@@ -35,6 +59,25 @@ void UNetConfig::resolve() {
              "up_conv_type has " << up_conv_type.size() << " entries: expected [kernel, stride, padding] or []");
   LITS_CHECK(dropout >= 0.0 && dropout < 1.0, "dropout " << dropout << ": expected 0 <= p < 1");
   LITS_CHECK(se_reduction >= 0.0, "se_reduction " << se_reduction << ": expected >= 0 (0 disables)");
+  const double params = estimated_parameters();
+  LITS_CHECK(params <= Limits::kMaxParameters, "this network would have about "
+                                                   << params << " parameters; at most " << Limits::kMaxParameters
+                                                   << " are supported (lower filter_start, structure or levels)");
+}
+
+double UNetConfig::estimated_parameters() const {
+  // Per level: two 3x3 convolutions per repetition at the level's width, in the encoder and the decoder
+  // (one more for the up-convolution), doubled for the inputs that concatenate skips (doubled again for
+  // the dense backbone). Within a factor of 2 of the real count, and above it, for the presets.
+  double total = 0.0;
+  const double dense = backbone == "dense_residual" ? 2.0 : 1.0;
+  for (int64_t l = 0; l < levels(); ++l) {
+    const double w = static_cast<double>(filter_start) * std::pow(2.0, static_cast<double>(l));
+    const double wu = static_cast<double>(filter_start_up) * std::pow(2.0, static_cast<double>(l));
+    const double up_reps = l < static_cast<int64_t>(structure_up.size()) ? static_cast<double>(structure_up[l]) : 0.0;
+    total += dense * 4.0 * 9.0 * (static_cast<double>(structure[l]) * w * w + (up_reps + 1.0) * wu * wu);
+  }
+  return total;
 }
 
 UNetConfig unet_config_from(const Setup& s) {

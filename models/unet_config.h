@@ -33,8 +33,25 @@ struct UNetConfig {
   bool output_logits = false;   // the loss takes logits: no softmax/sigmoid at the end
 
   int64_t levels() const { return static_cast<int64_t>(structure.size()); }
-  // Fills the reference's defaults and checks every field; throws naming the field and value.
+  // Fills the reference's defaults and checks every field against the limits below; throws naming the
+  // field, the value and the limit, before anything is built.
   void resolve();
+  // An estimate of the parameter count from the widths and repetitions alone (above the real count for
+  // the presets, within a factor of 2), for the limit.
+  double estimated_parameters() const;
+};
+
+// What resolve() accepts (docs/robustness.md lists them). The presets stay far inside: the Big preset has 6
+// levels, filter_start 26 and 202,842,599 parameters.
+struct UNetLimits {
+  static constexpr int64_t kMaxLevels = 10;       // the input is downsampled 2^(levels-1) times
+  static constexpr int64_t kMaxRepetitions = 32;  // conv blocks per level
+  static constexpr int64_t kMaxFilters = 1024;    // filter_start, filter_start_up
+  static constexpr int64_t kMaxWidth = 16384;     // channels of the deepest level
+  static constexpr int64_t kMaxChannels = 64;     // input slices
+  static constexpr int64_t kMaxClasses = 256;     // output channels
+  static constexpr int64_t kMaxDilation = 64;     // and the up-convolution's kernel, stride, padding
+  static constexpr double kMaxParameters = 1e9;   // about 16 GB with gradients and Adam's moments
 };
 
 // From a resolved setup (Network section, plus num_classes and loss_func from Training).

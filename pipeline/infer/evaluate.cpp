@@ -24,7 +24,9 @@ std::map<int64_t, fs::path> numbered_files(const std::string& dir, const char* w
   std::map<int64_t, fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || !(name.ends_with(".nii") || name.ends_with(".nii.gz"))) continue;
+    // Not e.is_regular_file(), which throws on a symbolic link loop: reading the file says what is wrong.
+    std::error_code ec;
+    if (e.is_directory(ec) || !(name.ends_with(".nii") || name.ends_with(".nii.gz"))) continue;
     if (name.find("segmentation") == std::string::npos) continue;
     const int64_t n = file_number(name);
     if (n < 0) continue;

@@ -33,7 +33,11 @@ std::vector<fs::path> find_volumes(const std::string& dir, const std::string& wo
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && is_nifti_name(name) && name.find(word) != std::string::npos) files.push_back(e.path());
+    // Not e.is_regular_file(): it throws on a symbolic link loop. A name that looks like a volume is
+    // taken whatever it is, so that reading it says what is wrong with that file.
+    std::error_code ec;
+    if (e.is_directory(ec) || !is_nifti_name(name) || name.find(word) == std::string::npos) continue;
+    files.push_back(e.path());
   }
   std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
     const int64_t na = file_number(a.filename().string()), nb = file_number(b.filename().string());

@@ -53,6 +53,27 @@ bool is_supported(int datatype) {
   return false;
 }
 
+// Limits on what a header may claim, checked before any size is used (docs/robustness.md): a CT of
+// 512 x 512 x 1000 is 2.6e8 voxels; these leave room for far larger ones.
+constexpr int64_t kMaxDim = int64_t{1} << 16;        // voxels along one axis
+constexpr int64_t kMaxVoxels = int64_t{1} << 31;     // per volume (8 GiB as float)
+constexpr int64_t kMaxVoxOffset = int64_t{1} << 30;  // header and extensions, bytes
+constexpr int64_t kReadChunk = int64_t{64} << 20;    // compressed data is read in pieces of this size
+
+// The bytes per voxel of a supported datatype (the header's bitpix must agree).
+int64_t bytes_of(int datatype) {
+  switch (static_cast<NiftiType>(datatype)) {
+    case NiftiType::kUint8:
+    case NiftiType::kInt8: return 1;
+    case NiftiType::kInt16:
+    case NiftiType::kUint16: return 2;
+    case NiftiType::kInt32:
+    case NiftiType::kFloat32: return 4;
+    case NiftiType::kFloat64: return 8;
+  }
+  return 0;
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -110,7 +131,11 @@ void visit_raw(const nifti_image* nim, F&& f) {
 NimPtr read_checked_header(const std::string& path) {
   silence_nifticlib();
   std::error_code ec;
-  if (!fs::exists(path, ec)) LITS_THROW("NIfTI file '" << path << "' does not exist");
+  if (!fs::exists(path, ec)) {
+    if (fs::is_symlink(fs::symlink_status(path, ec)))
+      LITS_THROW("NIfTI file '" << path << "' is a symbolic link that leads to no file (dangling, or a loop)");
+    LITS_THROW("NIfTI file '" << path << "' does not exist");
+  }
   if (!fs::is_regular_file(path, ec))
     LITS_THROW("NIfTI file '" << path << "' is not a regular file; expected a .nii or .nii.gz file");
   if (nifti_extension(path).empty())
@@ -146,17 +171,38 @@ NimPtr read_checked_header(const std::string& path) {
   }
   if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1)
     LITS_THROW("NIfTI file '" << path << "' has dims " << dims_text(nim.get()) << "; expected each dim >= 1");
+  if (nim->nx > kMaxDim || nim->ny > kMaxDim || nim->nz > kMaxDim)
+    LITS_THROW("NIfTI file '" << path << "' has dims " << dims_text(nim.get()) << "; each dim may be at most "
+                              << kMaxDim);
+  // nifticlib's own voxel count is a plain product that can wrap; this one cannot (each factor <= 2^16).
+  const int64_t voxels = nim->nx * nim->ny * nim->nz;
+  if (voxels > kMaxVoxels)
+    LITS_THROW("NIfTI file '" << path << "' has dims " << dims_text(nim.get()) << ", " << voxels
+                              << " voxels; a volume may have at most " << kMaxVoxels);
+  if (nim->nvox != voxels)
+    LITS_THROW("NIfTI file '" << path << "' has dims " << dims_text(nim.get()) << " but a voxel count of " << nim->nvox
+                              << "; the header is corrupt");
   if (!is_supported(nim->datatype)) {
     LITS_THROW("NIfTI file '" << path << "' has datatype " << nifti_datatype_string(nim->datatype) << " (code "
                               << nim->datatype << "), which is not supported; expected one of " << supported_list());
   }
+  if (nim->nbyper != bytes_of(nim->datatype))
+    LITS_THROW("NIfTI file '" << path << "' has " << nim->nbyper << " bytes per voxel for datatype "
+                              << nifti_datatype_string(nim->datatype) << "; expected " << bytes_of(nim->datatype));
+  if (nim->iname_offset < 0 || nim->iname_offset > kMaxVoxOffset)
+    LITS_THROW("NIfTI file '" << path << "' has vox_offset " << nim->iname_offset << "; expected 0 to " << kMaxVoxOffset
+                              << " bytes");
+  for (const double d : {nim->dx, nim->dy, nim->dz})
+    if (!std::isfinite(d))
+      LITS_THROW("NIfTI file '" << path << "' has a voxel spacing (pixdim) of " << d << "; expected finite numbers");
   return nim;
 }
 
-// Loads the voxel data of a checked header.
+// Loads the voxel data of a checked header (whose sizes are bounded: no product below can overflow).
 void load_data(nifti_image* nim, const std::string& path) {
   const int64_t data_bytes = nim->nvox * nim->nbyper;
-  if (nifti_extension(path) == ".nii") {
+  const bool compressed = nifti_extension(path) == ".nii.gz";
+  if (!compressed) {
     // nifticlib would allocate for the header's claim first and only then find the file short.
     std::error_code ec;
     const auto size = static_cast<int64_t>(fs::file_size(path, ec));
@@ -171,19 +217,31 @@ void load_data(nifti_image* nim, const std::string& path) {
   // x.nii.gz while x.nii exists, it takes the voxels from x.nii.
   znzFile fp = znzopen(path.c_str(), "rb", nifti_is_gzfile(path.c_str()));
   if (znz_isnull(fp)) LITS_THROW("cannot open NIfTI file '" << path << "': " << std::strerror(errno));
-  nim->data = std::malloc(static_cast<size_t>(std::max<int64_t>(data_bytes, 1)));
-  if (nim->data == nullptr) {
-    znzclose(fp);
-    LITS_THROW("out of memory reading NIfTI file '" << path << "' (" << data_bytes << " bytes of voxels)");
+  // A compressed file's size says nothing about its data: the buffer grows as the stream delivers, in
+  // chunks, so a header that claims more than the stream holds costs at most one chunk.
+  int64_t have = 0, capacity = 0;
+  bool ok = znzseek(fp, static_cast<znz_off_t>(nim->iname_offset), SEEK_SET) >= 0;
+  while (ok && have < data_bytes) {
+    const int64_t chunk = std::min(data_bytes - have, compressed ? kReadChunk : data_bytes);
+    if (have + chunk > capacity) {
+      capacity = compressed ? std::min(data_bytes, std::max(have + chunk, 2 * capacity)) : data_bytes;
+      void* grown = std::realloc(nim->data, static_cast<size_t>(capacity));
+      if (grown == nullptr) {
+        znzclose(fp);
+        LITS_THROW("out of memory reading NIfTI file '" << path << "' (" << data_bytes << " bytes of voxels)");
+      }
+      nim->data = grown;
+    }
+    // nifti_read_buffer swaps the bytes of big-endian files (chunks are whole voxels).
+    ok = nifti_read_buffer(fp, static_cast<char*>(nim->data) + have, chunk, nim) == chunk;
+    have += ok ? chunk : 0;
   }
-  // nifti_read_buffer swaps the bytes of big-endian files.
-  const bool ok = znzseek(fp, static_cast<znz_off_t>(nim->iname_offset), SEEK_SET) >= 0 &&
-                  nifti_read_buffer(fp, nim->data, data_bytes, nim) == data_bytes;
   znzclose(fp);
   if (!ok) {
     LITS_THROW("NIfTI file '" << path << "' is truncated or corrupt: its data did not yield the " << nim->nvox
                               << " voxels x " << nim->nbyper << " bytes its header announces");
   }
+  if (nim->data == nullptr) nim->data = std::malloc(1);  // no voxels: a valid pointer all the same
 }
 
 NiftiGeometry geometry_of(const nifti_image* nim) {

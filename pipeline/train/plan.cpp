@@ -82,9 +82,13 @@ TrainPlan make_train_plan(const Setup& s, int64_t epochs) {
   const int64_t seed = s.get<int64_t>("seed");
   LITS_CHECK(seed >= 0 && seed <= UINT32_MAX, "seed " << seed << " (expected 0 .. 2^32-1, as NumPy's)");
   p.seed = static_cast<uint64_t>(seed);
-  LITS_CHECK(p.batch_size >= 1, "batch_size " << p.batch_size << " (expected 1 or more)");
-  LITS_CHECK(p.epochs >= 0, "n_epochs " << p.epochs << " (expected 0 or more)");
+  LITS_CHECK(p.batch_size >= 1 && p.batch_size <= kMaxBatch,
+             "batch_size " << p.batch_size << " (expected 1 to " << kMaxBatch << ")");
+  LITS_CHECK(p.epochs >= 0 && p.epochs <= kMaxEpochs,
+             "n_epochs " << p.epochs << " (expected 0 to " << kMaxEpochs << ")");
   LITS_CHECK(p.verbose_idx >= 1, "verbose_idx " << p.verbose_idx << " (expected 1 or more)");
+  LITS_CHECK(p.workers >= 0 && p.workers <= kMaxWorkers,
+             "num_workers " << p.workers << " (expected 0 to " << kMaxWorkers << ")");
   p.training_path = path_of(s, "Training_Path");
   p.save_path = path_of(s, "Save_Path");
   // A placeholder initialization is kept: the trainer resolves it to the liver run of the save folder.
@@ -94,6 +98,9 @@ TrainPlan make_train_plan(const Setup& s, int64_t epochs) {
   d.task = p.task;
   const std::vector<int64_t> crop = s.get<std::vector<int64_t>>("crop_size");
   LITS_CHECK(crop.empty() || crop.size() == 2, "crop_size " << s.at("crop_size").str() << " (expected [] or [h, w])");
+  for (const int64_t c : crop)
+    LITS_CHECK(c >= 1 && c <= kMaxCrop,
+               "crop_size " << s.at("crop_size").str() << " (each side expected 1 to " << kMaxCrop << ")");
   if (crop.size() == 2) {
     d.crop_height = crop[0];
     d.crop_width = crop[1];

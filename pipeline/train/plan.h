@@ -47,7 +47,13 @@ struct TrainPlan {
   // Paths: empty when the setup leaves them unset or as the presets' placeholders.
   std::string training_path, save_path, initialization;
 };
-// Throws lits::Error naming the key of a bad value. `epochs` >= 0 overrides n_epochs.
+// Limits of the training keys (the network's are UNetLimits, models/unet_config.h).
+constexpr int64_t kMaxBatch = 4096;     // batch_size, per rank
+constexpr int64_t kMaxCrop = 8192;      // each side of crop_size
+constexpr int64_t kMaxEpochs = 100000;  // n_epochs
+constexpr int64_t kMaxWorkers = 256;    // num_workers
+
+// Throws lits::Error naming the key of a bad value and the limit. `epochs` >= 0 overrides n_epochs.
 TrainPlan make_train_plan(const Setup& setup, int64_t epochs = -1);
 // Puts `net` (another run's network: initialization) into the plan, with the checks that depend on it
 // (the crop divisible by the UNet's downsampling, the input channels).

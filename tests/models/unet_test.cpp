@@ -187,6 +187,47 @@ TEST(UNet, BadConfigurationsAreClearErrors) {
   expect_contains(error_of([&] { small.forward(Tensor::zeros({1, 3, 32, 32})); }), {"[N, 1, H, W]"});
 }
 
+// Absurd setups are refused before anything is allocated, the limit named (a 40-level structure made
+// `lits info` grow past 5.5 GB; filter_start 1e9 and num_classes 1e6 reached the allocator).
+TEST(UNet, SetupsBeyondTheLimitsAreRefusedUpFront) {
+  const auto refused = [](UNetConfig c, std::initializer_list<const char*> parts) {
+    expect_contains(error_of([&] { c.resolve(); }), parts);
+  };
+  UNetConfig deep = baseline();
+  deep.structure.assign(40, 2);
+  deep.structure_up.clear();
+  deep.dilation.clear();
+  deep.dilation_up.clear();
+  refused(deep, {"structure has 40 levels", "at most 10"});
+  UNetConfig wide = baseline();
+  wide.filter_start = 1000000000;
+  refused(wide, {"filter_start 1000000000", "1 to 1024"});
+  UNetConfig classes = baseline();
+  classes.num_out_classes = 1000000;
+  refused(classes, {"1000000 output channels", "at most 256"});
+  UNetConfig deepest = baseline();
+  deepest.filter_start = 1024;
+  deepest.filter_start_up = 1024;
+  deepest.structure = {1, 1, 1, 1, 1, 1};
+  deepest.structure_up.clear();
+  deepest.dilation.clear();
+  deepest.dilation_up.clear();
+  refused(deepest, {"deepest level 32768 channels", "at most 16384"});
+  UNetConfig heavy = baseline();
+  heavy.filter_start = heavy.filter_start_up = 512;
+  heavy.structure = {32, 32, 32, 32, 32};
+  heavy.structure_up.clear();
+  heavy.dilation.clear();
+  heavy.dilation_up.clear();
+  refused(heavy, {"parameters; at most 1e+09"});
+  // The estimate bounds the real counts of the presets from above, and they are far inside the limit.
+  for (const char* name : {"Setup_Small_Liver.txt", "Setup_Medium_Liver.txt", "Setup_Big_Liver.txt"}) {
+    const UNetConfig c = preset(name);
+    EXPECT_GE(c.estimated_parameters(), static_cast<double>(UNet(c).parameter_count())) << name;
+    EXPECT_LT(c.estimated_parameters(), UNetLimits::kMaxParameters / 2) << name;
+  }
+}
+
 TEST(UNet, OtherOptionsBuildAndRun) {
   // block_type res, GroupNorm, nearest upsampling, SE, residual, max-pool, sigmoid output.
   UNetConfig c;

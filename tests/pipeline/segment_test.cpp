@@ -215,5 +215,20 @@ TEST_F(SegmentRuns, BadVolumesAreSkippedAndBadModelsNamed) {
   expect_contains(s.volumes[0].error, {"no liver mask numbered 0"});
 }
 
+// A symbolic link loop named like a volume ended `lits segment` with an uncaught filesystem error; now it
+// is one failed volume, named, and the others are segmented.
+TEST_F(SegmentRuns, SymbolicLinksNamedLikeVolumesAreFailedVolumes) {
+  fs::create_symlink("test-volume-7.nii", fs::path(volumes_) / "test-volume-7.nii");
+  fs::create_symlink("nowhere.nii", fs::path(volumes_) / "test-volume-8.nii");
+  SegmentOptions seg = options("liver");
+  seg.models = {liver_};
+  const SegmentReport r = segment_liver(seg);
+  ASSERT_EQ(r.volumes.size(), 6u);
+  EXPECT_EQ(r.failures, 2);
+  expect_contains(r.volumes[4].error, {"test-volume-7.nii", "symbolic link"});
+  expect_contains(r.volumes[5].error, {"test-volume-8.nii", "symbolic link"});
+  EXPECT_TRUE(r.volumes[0].ok && r.volumes[3].ok);
+}
+
 }  // namespace
 }  // namespace lits::testing
