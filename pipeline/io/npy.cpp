@@ -23,6 +23,9 @@ namespace {
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicSize = 6;
 constexpr size_t kAlign = 64;
+// What a header may claim: the store's arrays are 1 to 3 dims and far below a TiB.
+constexpr size_t kMaxDims = 8;
+constexpr int64_t kMaxBytes = int64_t{1} << 40;
 
 int64_t count(const std::vector<int64_t>& shape) {
   int64_t n = 1;
@@ -52,6 +55,7 @@ std::string header_field(const std::string& header, const std::string& key, cons
   const size_t at = header.find(quoted);
   LITS_CHECK(at != std::string::npos, "npy file '" << path << "': header has no '" << key << "' (" << header << ")");
   size_t b = header.find_first_not_of(' ', at + quoted.size());
+  LITS_CHECK(b != std::string::npos, "npy file '" << path << "': header has no value for '" << key << "'");
   size_t e = b;
   if (header[b] == '(') {
     e = header.find(')', b);
@@ -149,6 +153,8 @@ NpyHeader read_header(std::istream& in, const std::string& path) {
   LITS_CHECK(header_field(header, "fortran_order", path) == "False",
              "npy file '" << path << "': Fortran order (expected C order)");
   std::string shape = header_field(header, "shape", path);
+  LITS_CHECK(shape.size() >= 2 && shape.front() == '(' && shape.back() == ')',
+             "npy file '" << path << "': shape " << shape << " (expected a tuple)");
   shape = shape.substr(1, shape.size() - 2);
   std::istringstream dims(shape);
   std::string item;
@@ -160,7 +166,14 @@ NpyHeader read_header(std::istream& in, const std::string& path) {
       LITS_THROW("npy file '" << path << "': bad shape entry '" << item << "'");
     }
     LITS_CHECK(h.shape.back() >= 0, "npy file '" << path << "': negative dimension " << h.shape.back());
+    LITS_CHECK(h.shape.size() <= kMaxDims, "npy file '" << path << "': more than " << kMaxDims << " dimensions");
   }
+  // The byte count, with every product checked: a shape whose size wraps must not pass the size checks.
+  int64_t bytes = npy_item_size(h.type);
+  for (const int64_t d : h.shape)
+    LITS_CHECK(!__builtin_mul_overflow(bytes, d, &bytes) && bytes <= kMaxBytes,
+               "npy file '" << path << "': shape (" << shape << ") holds more than " << kMaxBytes << " bytes");
+  h.data_bytes = bytes;
   return h;
 }
 
@@ -173,7 +186,12 @@ NpyArray read_npy(const std::string& path) {
   NpyArray a;
   a.type = h.type;
   a.shape = h.shape;
-  const int64_t bytes = count(a.shape) * npy_item_size(a.type);
+  const int64_t bytes = h.data_bytes;
+  std::error_code ec;
+  const auto size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  LITS_CHECK(!ec && size >= h.data_offset + bytes, "npy file '" << path << "': truncated data ("
+                                                                << std::max<int64_t>(size - h.data_offset, 0) << " of "
+                                                                << bytes << " bytes)");
   a.bytes.resize(static_cast<size_t>(bytes));
   in.read(reinterpret_cast<char*>(a.bytes.data()), bytes);
   LITS_CHECK(in.gcount() == bytes,
@@ -187,7 +205,7 @@ MappedNpy::MappedNpy(const std::string& path) : path_(path) {
     LITS_CHECK(in.good(), "cannot open npy file '" << path << "'");
     header_ = read_header(in, path);
   }
-  const int64_t bytes = count(header_.shape) * npy_item_size(header_.type);
+  const int64_t bytes = header_.data_bytes;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   LITS_CHECK(fd >= 0, "cannot open npy file '" << path << "': " << std::strerror(errno));
   struct stat st {};

@@ -31,6 +31,7 @@ struct NpyHeader {
   NpyType type = NpyType::kUInt8;
   std::vector<int64_t> shape;
   int64_t data_offset = 0;  // bytes from the start of the file to the first item
+  int64_t data_bytes = 0;   // items x item size, checked against overflow and a 1 TiB limit
 };
 
 // A read-only memory mapping of an .npy file, for the loader: slices are read on demand through the page

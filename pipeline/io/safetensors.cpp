@@ -1,6 +1,7 @@
 // safetensors reading and writing (see safetensors.h).
 #include "pipeline/io/safetensors.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -112,12 +113,26 @@ NamedTensors read_safetensors(const std::string& path, std::map<std::string, std
                "'" << path << "': tensor '" << name << "' lacks dtype, shape or data_offsets");
     LITS_CHECK(parse_st_dtype(dt->text, &dtype), "'" << path << "': tensor '" << name << "' has dtype " << dt->text
                                                      << " (expected F32, F64, I64, I32 or U8)");
+    // Every number is checked before it becomes a size: a whole number from 0 to 2^40 (no checkpoint
+    // comes near), and the byte count's product cannot wrap; then the range must lie in the data.
+    auto whole = [&](const Json& v, const char* what) {
+      constexpr double kMax = 1099511627776.0;  // 2^40
+      LITS_CHECK(v.kind == Json::Kind::kNumber && v.number >= 0 && v.number <= kMax && v.number == std::floor(v.number),
+                 "'" << path << "': tensor '" << name << "' has " << what << " "
+                     << (v.kind == Json::Kind::kNumber ? std::to_string(v.number) : "'" + v.text + "'")
+                     << " (expected a whole number from 0 to 2^40)");
+      return static_cast<int64_t>(v.number);
+    };
+    LITS_CHECK(shape->items.size() <= 5,
+               "'" << path << "': tensor '" << name << "' has " << shape->items.size() << " dims (at most 5)");
     std::vector<int64_t> dims;
-    for (const Json& d : shape->items) dims.push_back(static_cast<int64_t>(d.number));
+    for (const Json& d : shape->items) dims.push_back(whole(d, "a dim"));
     const Shape s(dims);
-    const int64_t begin = static_cast<int64_t>(offs->items[0].number),
-                  end = static_cast<int64_t>(offs->items[1].number);
-    LITS_CHECK(begin >= 0 && end - begin == s.numel() * dtype_size(dtype) && end <= data_size,
+    const int64_t begin = whole(offs->items[0], "a data offset"), end = whole(offs->items[1], "a data offset");
+    int64_t bytes = dtype_size(dtype);
+    for (const int64_t d : dims)
+      LITS_CHECK(!__builtin_mul_overflow(bytes, d, &bytes), "'" << path << "': tensor '" << name << "' is too large");
+    LITS_CHECK(begin >= 0 && end - begin == bytes && end <= data_size,
                "'" << path << "': tensor '" << name << "' has data_offsets [" << begin << ", " << end << "] for "
                    << s.numel() << " items of " << dt->text << " in " << data_size << " data bytes (truncated?)");
     Tensor t = Tensor::empty(s, dtype);

@@ -126,5 +126,42 @@ TEST_F(Npy, MappedFilesShowTheSameItemsAndRefuseShortOnes) {
   expect_contains(error_of([&] { MappedNpy m(path("absent.npy")); }), {"absent.npy"});
 }
 
+// Headers that lie about their size: the byte count is computed with every product checked, so a shape
+// whose size wraps (2^62 x 4 float32 items: 2^66 bytes, 0 in 64 bits) is refused instead of mapping or
+// allocating what the wrapped number says.
+TEST_F(Npy, ShapesThatOverflowOrMisparseAreRefused) {
+  const auto npy = [&](const std::string& name, const std::string& dict) {
+    std::string header = dict;
+    header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ').append("\n");
+    std::string bytes = "\x93NUMPY";
+    bytes += '\x01';
+    bytes += '\x00';
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>(header.size() >> 8);
+    bytes += header;
+    bytes.append(16, '\0');
+    std::ofstream(path(name), std::ios::binary) << bytes;
+    return path(name);
+  };
+  const auto refused = [](const std::string& file, std::initializer_list<const char*> parts) {
+    expect_contains(error_of([&] { read_npy(file); }), parts);
+    expect_contains(error_of([&] { MappedNpy m(file); }), parts);
+  };
+  refused(npy("wrap.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }"),
+          {"wrap.npy", "more than 1099511627776 bytes"});
+  refused(npy("big.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (1048576, 1048576, 2), }"),
+          {"big.npy", "more than 1099511627776 bytes"});
+  refused(npy("huge.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999,), }"),
+          {"huge.npy", "bad shape entry"});
+  refused(npy("dims.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1), }"),
+          {"dims.npy", "more than 8 dimensions"});
+  refused(npy("tuple.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': 7, }"),
+          {"tuple.npy", "expected a tuple"});
+  refused(npy("empty.npy", "{'descr': '|u1', 'fortran_order': False, 'shape':"), {"empty.npy", "expected a tuple"});
+  // A claim larger than the file: refused before the buffer is allocated.
+  refused(npy("claim.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000,), }"),
+          {"claim.npy", "truncated data", "16 of 4000000000"});
+}
+
 }  // namespace
 }  // namespace lits::testing
