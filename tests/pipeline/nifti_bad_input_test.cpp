@@ -4,7 +4,6 @@
 // checks of pipeline/io/nifti.cpp are here as regression tests.
 #include <gtest/gtest.h>
 #include <nifti2_io.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdint>
@@ -15,25 +14,15 @@
 
 #include "pipeline/io/nifti.h"
 #include "tests/support/errors.h"
+#include "tests/support/temp_dir.h"
 
 namespace lits::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-class NiftiBadInput : public ::testing::Test {
+class NiftiBadInput : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lits_nifti_bad_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   // A NIfTI-2 file (nifticlib cannot write one): int16 data, the header's dims and vox_offset as given,
   // then `data_bytes` zero bytes; gzip-compressed for a .nii.gz name.
   std::string nifti2(const std::string& name, const std::array<int64_t, 3>& dims, int64_t vox_offset,
@@ -53,16 +42,16 @@ class NiftiBadInput : public ::testing::Test {
     std::string bytes(reinterpret_cast<const char*>(&h), sizeof(h));
     bytes.append(4, '\0');  // no extensions
     bytes.append(static_cast<size_t>(data_bytes), '\0');
-    const std::string path = (dir_ / name).string();
+    const std::string file = path(name);
     if (name.ends_with(".gz")) {
-      znzFile fp = znzopen(path.c_str(), "wb", 1);
+      znzFile fp = znzopen(file.c_str(), "wb", 1);
       EXPECT_FALSE(znz_isnull(fp));
       EXPECT_EQ(znzwrite(bytes.data(), 1, bytes.size(), fp), bytes.size());
       znzclose(fp);
     } else {
-      std::ofstream(path, std::ios::binary) << bytes;
+      std::ofstream(file, std::ios::binary) << bytes;
     }
-    return path;
+    return file;
   }
 
   // Every reader refuses `path` with an error holding each of `parts`.
@@ -72,8 +61,6 @@ class NiftiBadInput : public ::testing::Test {
     expect_contains(error_of([&] { read_nifti(path); }), parts);
     expect_contains(error_of([&] { read_nifti_labels(path); }), parts);
   }
-
-  fs::path dir_;
 };
 
 // The voxel count 2^32 x 2^32 wraps to 0 in 64 bits: nifticlib's own count says 0 voxels, and the
@@ -129,7 +116,7 @@ TEST_F(NiftiBadInput, SymbolicLinksToNothingAreNamed) {
   fs::create_symlink("loop.nii", dir_ / "loop.nii");
   fs::create_symlink("nowhere.nii", dir_ / "dangling.nii");
   for (const char* name : {"loop.nii", "dangling.nii"})
-    refused((dir_ / name).string(), {name, "symbolic link that leads to no file"});
+    refused(path(name), {name, "symbolic link that leads to no file"});
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // safetensors headers that lie: every number of the JSON header is checked before it becomes a size (a
 // shape whose byte count wraps to 0 matched its empty data range and reached the allocator).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -10,42 +9,30 @@
 
 #include "pipeline/io/safetensors.h"
 #include "tests/support/errors.h"
+#include "tests/support/temp_dir.h"
 
 namespace lits::testing {
 namespace {
 
-namespace fs = std::filesystem;
-
-class Safetensors : public ::testing::Test {
+class Safetensors : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lits_safetensors_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   // A file with the JSON header `header` and `data_bytes` zero bytes of data.
   std::string file(const std::string& name, const std::string& header, size_t data_bytes) const {
     std::string bytes;
     for (int i = 0; i < 8; ++i) bytes += static_cast<char>((header.size() >> (8 * i)) & 0xff);
     bytes += header;
     bytes.append(data_bytes, '\0');
-    const std::string p = (dir_ / name).string();
+    const std::string p = path(name);
     std::ofstream(p, std::ios::binary) << bytes;
     return p;
   }
-  fs::path dir_;
 };
 
 TEST_F(Safetensors, ARoundTripReads) {
   NamedTensors t{{"w", Tensor::full({2, 3}, 1.5, DType::kFloat32)}};
-  write_safetensors((dir_ / "ok.safetensors").string(), t, {{"k", "v"}});
+  write_safetensors(path("ok.safetensors"), t, {{"k", "v"}});
   std::map<std::string, std::string> meta;
-  const NamedTensors back = read_safetensors((dir_ / "ok.safetensors").string(), &meta);
+  const NamedTensors back = read_safetensors(path("ok.safetensors"), &meta);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].second.shape(), Shape({2, 3}));
   EXPECT_EQ(meta["k"], "v");
