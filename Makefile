@@ -4,7 +4,11 @@
 #   make check           the cheap checks CI runs before building: formatting, include layering,
 #                        size budget, citations that stay inside the repository (tools/check/)
 #   make test-variants   the suite again with LITS_CUDA=OFF and with LITS_ONEDNN=OFF LITS_BLAS=OFF,
-#                        then test-emu-sanitizers
+#                        then test-sanitizers, test-emu-sanitizers and a 60 s fuzz run of each target
+#   make test-sanitizers the whole suite built with ASan+UBSan (LITS_SANITIZE, build-asan/): any report
+#                        fails its test
+#   make fuzz            the libFuzzer targets (clang, build-fuzz/), FUZZ_SECONDS (default 300) each,
+#                        then a table of executions and crashes (tools/fuzz.sh, docs/robustness.md)
 #   make test-emu        the whole suite again with the CUDA backend on the emulated device
 #                        (LITS_CUDA_EMU=ON, build-emu/): every CUDA test runs, none skips
 #   make test-emu-sanitizers  the emulated CUDA kernels (ctest -L cuda-emu) under ASan+UBSan
@@ -16,9 +20,11 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 300
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all setup configure build test demo check test-variants test-emu test-emu-sanitizers clean
+.PHONY: all setup configure build test demo check test-variants test-emu test-emu-sanitizers test-sanitizers \
+        fuzz clean
 
 all: build
 
@@ -49,7 +55,23 @@ check:
 test-variants: setup
 	$(MAKE) test BUILD=build-cpu-only CMAKE_FLAGS="-DLITS_CUDA=OFF"
 	$(MAKE) test BUILD=build-own-kernels CMAKE_FLAGS="-DLITS_ONEDNN=OFF -DLITS_BLAS=OFF"
+	$(MAKE) test-sanitizers
 	$(MAKE) test-emu-sanitizers
+	$(MAKE) fuzz FUZZ_SECONDS=60
+
+# Leaks inside OpenMPI's own start-up and shut-down are not the project's: tests/sanitizers/lsan.supp.
+test-sanitizers: setup
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp $(MAKE) test BUILD=build-asan \
+	  CMAKE_FLAGS="-DLITS_CUDA=OFF -DLITS_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+# Only what the fuzzers read is built: no tests, no CUDA, MPI, oneDNN or BLAS.
+fuzz:
+	@bash tools/setup.sh --fuzz
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DLITS_FUZZ=ON -DLITS_BUILD_TESTS=OFF \
+	  -DLITS_CUDA=OFF -DLITS_MPI=OFF -DLITS_ONEDNN=OFF -DLITS_BLAS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DLITS_WERROR=$(WERROR)
+	cmake --build build-fuzz -j $(JOBS) --target lits_fuzz
+	bash tools/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 # CI runs this after `make test` (docs/cuda-emulation.md): no nvcc, no GPU, the CUDA backend served by cuda_emu/.
 test-emu: setup
@@ -68,4 +90,5 @@ test-emu-sanitizers: setup
 	ctest --test-dir build-emu-tsan -L cuda-emu -j $(JOBS) --output-on-failure
 
 clean:
-	rm -rf build build-cpu-only build-own-kernels build-gpu build-emu build-emu-asan build-emu-tsan
+	rm -rf build build-cpu-only build-own-kernels build-gpu build-emu build-emu-asan build-emu-tsan build-asan \
+	  build-fuzz

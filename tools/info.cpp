@@ -1,10 +1,12 @@
 // `lits info`: for every run of a setup file, the resolved parameters, the network's parameter
-// count, per-level shapes for an input size, and FLOPs per slice (2 x multiply-accumulates).
+// count, per-level shapes for an input size, and FLOPs per slice (2 x multiply-accumulates). Every
+// network and training value is checked against its limit first, as `lits train` checks them.
 #include <cstdio>
 #include <sstream>
 
 #include "models/setup_files.h"
 #include "models/unet.h"
+#include "pipeline/train/plan.h"
 #include "tools/commands.h"
 
 namespace lits::tools {
@@ -29,6 +31,9 @@ int run_info(const InfoOptions& options) {
   for (size_t r = 0; r < runs.size(); ++r) {
     const Setup& s = runs[r];
     const UNetConfig cfg = unet_config_from(s);
+    // The training values meet their limits too, as `lits train` would check them before it starts.
+    TrainPlan plan = make_train_plan(s);
+    set_plan_network(plan, cfg);
     const UNet net(cfg);
     const int64_t params = net.parameter_count();
     const auto shapes = net.level_shapes(options.size, options.size);

@@ -2,6 +2,7 @@
 // library arrive as lits::Error and are printed as "lits: error: ..." with exit status 1.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -275,6 +276,10 @@ void add_graph(CLI::App& app, Commands& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write beyond the file-size limit (ulimit -f) then fails with EFBIG like a full disk fails with
+  // ENOSPC, so it is reported by the write that hit it (keeping the previous checkpoint, failing the one
+  // volume) instead of killing the process half-way through.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
       "The reference pipeline's setup files and UNet (`info`, `graph`), phantom CT (`synth`), the slice store\n"

@@ -4,6 +4,8 @@
 # backend is built, otherwise the CPU-only build is made (both pass the tests).
 #   tools/setup.sh           what the build and the tests need
 #   tools/setup.sh --check   what `make check` needs (clang-format, python3, git)
+#   tools/setup.sh --fuzz    the build's packages and what `make fuzz` adds: clang with its libFuzzer,
+#                            sanitizer and OpenMP runtimes
 set -euo pipefail
 
 packages=(cmake ninja-build g++ make pkg-config zlib1g-dev libgtest-dev libcli11-dev libdnnl-dev
@@ -11,7 +13,8 @@ packages=(cmake ninja-build g++ make pkg-config zlib1g-dev libgtest-dev libcli11
 case ${1:-} in
   "") ;;
   --check) packages=(clang-format python3 git) ;;
-  *) echo "lits setup: unknown option '$1' (expected nothing or --check)" >&2; exit 2 ;;
+  --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
+  *) echo "lits setup: unknown option '$1' (expected nothing, --check or --fuzz)" >&2; exit 2 ;;
 esac
 
 missing=()

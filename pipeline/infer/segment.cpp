@@ -72,6 +72,7 @@ SegmentReport for_each_volume(const SegmentOptions& o, const std::vector<fs::pat
   std::error_code ec;
   fs::create_directories(o.out, ec);
   LITS_CHECK(fs::is_directory(o.out), "cannot create the output folder '" << o.out << "': " << ec.message());
+  remove_stale_nifti_temporaries(o.out);  // what a segment killed mid-file left behind
   SegmentReport report;
   double net_seconds = 0.0;
   int64_t net_slices = 0;

@@ -16,13 +16,19 @@ void write_file_atomic(const std::string& path, const std::vector<std::pair<cons
   tmp.append(".tmp").append(std::to_string(::getpid()));
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   LITS_CHECK(f != nullptr, "cannot create '" << tmp << "': " << std::strerror(errno));
-  bool ok = true;
-  for (const auto& [data, bytes] : parts) ok = ok && (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
-  ok = std::fflush(f) == 0 && ok;
-  ok = ::fsync(::fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
+  // The first failure's errno is the one reported (a later call may overwrite it).
+  int err = 0;
+  const auto check = [&err](bool ok) {
+    if (!ok && err == 0) err = errno != 0 ? errno : EIO;
+  };
+  for (const auto& [data, bytes] : parts) {
+    if (err == 0 && bytes != 0) check(std::fwrite(data, 1, bytes, f) == bytes);
+  }
+  check(std::fflush(f) == 0);
+  check(::fsync(::fileno(f)) == 0);
+  check(std::fclose(f) == 0);
+  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
     std::remove(tmp.c_str());
     LITS_THROW("cannot write '" << path << "': " << std::strerror(err));
   }

@@ -7,7 +7,9 @@
 
 #include <fcntl.h>
 #include <nifti2_io.h>
+#include <signal.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -127,6 +129,69 @@ void visit_raw(const nifti_image* nim, F&& f) {
                                     << supported_list());
 }
 
+// The fields nifticlib repairs without a word, as the header states them: it reads a dim of 0 or less
+// as 1, a vox_offset below the header's end (or NaN, or beyond an int) as the header's end, and a
+// spacing that is not a finite number as 1, so a corrupt header would read as another volume. Checked
+// only when the header is in this machine's byte order (a swapped one is left to the checks below),
+// except dim[0]: nifticlib indexes its dim arrays with it, and one beyond 7 makes it write past them.
+template <typename T>
+T byte_swapped(T v) {
+  T out;
+  const auto* in = reinterpret_cast<const unsigned char*>(&v);
+  auto* o = reinterpret_cast<unsigned char*>(&out);
+  for (size_t i = 0; i < sizeof(T); ++i) o[i] = in[sizeof(T) - 1 - i];
+  return out;
+}
+template <typename Header>
+void check_raw_header(const Header& h, int size, const std::string& path) {
+  const bool native = h.sizeof_hdr == size, swapped = byte_swapped(h.sizeof_hdr) == size;
+  if (!native && !swapped) return;  // not a header nifticlib would read
+  const auto ndim = static_cast<int64_t>(native ? h.dim[0] : byte_swapped(h.dim[0]));
+  if (ndim < 1 || ndim > 7) {
+    LITS_THROW("'" << path << "' is not a NIfTI file: its header has dim[0] = " << ndim
+                   << " (the number of dims; expected 1 to 7)");
+  }
+  if (!native) return;
+  for (int d = 1; d <= h.dim[0]; ++d) {
+    if (h.dim[d] < 1)
+      LITS_THROW("NIfTI file '" << path << "' has dim[" << d << "] = " << h.dim[d]
+                                << " in its header; expected each dim >= 1");
+  }
+  if (!is_supported(h.datatype)) {
+    LITS_THROW("NIfTI file '" << path << "' has datatype " << nifti_datatype_string(h.datatype) << " (code "
+                              << h.datatype << "), which is not supported; expected one of " << supported_list());
+  }
+  if (!(h.vox_offset >= 0 && h.vox_offset <= static_cast<double>(kMaxVoxOffset)))
+    LITS_THROW("NIfTI file '" << path << "' has vox_offset " << h.vox_offset << "; expected 0 to " << kMaxVoxOffset
+                              << " bytes");
+  for (int d = 1; d <= 3; ++d) {
+    if (!std::isfinite(static_cast<double>(h.pixdim[d])))
+      LITS_THROW("NIfTI file '" << path << "' has pixdim[" << d << "] = " << h.pixdim[d]
+                                << "; expected finite numbers for the voxel spacing");
+  }
+}
+
+// A file too short for the header its first bytes announce is refused here: nifticlib would print its
+// own error line to stderr before failing. gzread reads a plain file as it is.
+void check_header_length(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) LITS_THROW("cannot open NIfTI file '" << path << "': " << std::strerror(errno));
+  unsigned char head[540];
+  const int got = gzread(f, head, sizeof(head));
+  int zerr = Z_OK;
+  const std::string why = got < 0 ? gzerror(f, &zerr) : "";
+  gzclose(f);
+  if (got < 0) LITS_THROW("'" << path << "' is not a readable NIfTI file: its gzip stream is corrupt (" << why << ")");
+  int32_t size = 0;
+  if (got >= 4) std::memcpy(&size, head, 4);
+  const int need = size == 540 || byte_swapped(size) == 540 ? 540 : 348;
+  if (got < need) {
+    LITS_THROW("'" << path << "' is not a NIfTI file: " << std::max(got, 0) << (got == 1 ? " byte" : " bytes")
+                   << (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0 ? " (decompressed)" : "")
+                   << " are too few for a NIfTI-" << (need == 540 ? 2 : 1) << " header of " << need);
+  }
+}
+
 // The header of `path`, checked so that loading its data can only fail on the data itself.
 NimPtr read_checked_header(const std::string& path) {
   silence_nifticlib();
@@ -143,9 +208,14 @@ NimPtr read_checked_header(const std::string& path) {
   // The raw header first: nifticlib's image reader takes a .nii without the NIfTI magic for ANALYZE
   // 7.5 and drops its orientation without a word. Unchecked (0), because the check prints to stderr for
   // every big-endian file, which nifti_image_read then reads correctly.
+  check_header_length(path);
   int version = -1;
   void* raw = nifti_read_header(path.c_str(), &version, 0);
-  std::free(raw);
+  if (raw != nullptr) {
+    const std::unique_ptr<void, decltype(&std::free)> owned(raw, &std::free);
+    if (version == 1) check_raw_header(*static_cast<const nifti_1_header*>(raw), 348, path);
+    if (version == 2) check_raw_header(*static_cast<const nifti_2_header*>(raw), 540, path);
+  }
   if (raw == nullptr) {
     LITS_THROW("'" << path << "' is not a NIfTI file: no valid NIfTI-1 or NIfTI-2 header could be read from its "
                    << fs::file_size(path, ec) << " bytes");
@@ -539,6 +609,34 @@ void write_nifti_volume(const std::string& path, const NiftiGeometry& geometry, 
   }
   LITS_THROW("writing NIfTI file '" << path << "': datatype code " << static_cast<int>(datatype)
                                     << " is not supported; expected one of " << supported_list());
+}
+
+int remove_stale_nifti_temporaries(const std::string& folder) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(folder, ec)) {
+    // NAME.tmpPID_N.nii or NAME.tmpPID_N.nii.gz, as write_nifti_file names them.
+    std::string name = f.path().filename().string();
+    for (const char* ext : {".nii.gz", ".nii"}) {
+      const std::string e = ext;
+      if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
+        name.resize(name.size() - e.size());
+        break;
+      }
+    }
+    const size_t at = name.rfind(".tmp"), under = name.rfind('_');
+    if (at == std::string::npos || under == std::string::npos || under < at + 5 || under + 1 == name.size()) continue;
+    const std::string pid_text = name.substr(at + 4, under - at - 4), counter = name.substr(under + 1);
+    const auto digits = [](const std::string& t) {
+      return !t.empty() && t.size() < 10 &&
+             std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (!digits(pid_text) || !digits(counter) || !f.is_regular_file(ec)) continue;
+    const auto pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may be running
+    if (fs::remove(f.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace lits

@@ -95,4 +95,8 @@ void write_nifti_mask(const std::string& path, const NiftiGeometry& geometry, co
 void write_nifti_volume(const std::string& path, const NiftiGeometry& geometry, const std::vector<float>& values,
                         NiftiType datatype);
 
+// Removes the temporary files (NAME.tmpPID_N.nii[.gz]) that a writer killed mid-file left in `folder`,
+// those whose process is gone; returns how many. A running writer's files are left alone.
+int remove_stale_nifti_temporaries(const std::string& folder);
+
 }  // namespace lits

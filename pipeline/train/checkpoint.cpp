@@ -1,6 +1,10 @@
 // Checkpoint files (see checkpoint.h).
 #include "pipeline/train/checkpoint.h"
 
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -30,6 +34,24 @@ uint64_t u64(const Json& j, const char* key, const std::string& where) {
   } catch (const std::exception&) {
     LITS_THROW(where << ": '" << key << "' is '" << s << "' (expected an unsigned integer in a string)");
   }
+}
+
+// CRC-32 of the tensors' bytes in file order, as 8 hex digits: safetensors has no checksum of its own, and
+// a flipped bit in the weights would otherwise load without a word. The tensors must be on the host.
+std::string data_crc32(const NamedTensors& tensors) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (const auto& [n, t] : tensors) {
+    const auto* p = static_cast<const Bytef*>(t.numel() ? t.data_ptr() : nullptr);
+    for (int64_t left = t.nbytes(); left > 0;) {
+      const auto piece = static_cast<uInt>(std::min<int64_t>(left, int64_t{1} << 30));
+      crc = crc32(crc, p, piece);
+      p += piece;
+      left -= piece;
+    }
+  }
+  char hex[16];
+  std::snprintf(hex, sizeof(hex), "%08lx", crc & 0xffffffffUL);
+  return hex;
 }
 
 }  // namespace
@@ -107,8 +129,13 @@ void save_checkpoint(const std::string& name, const Module& net, const AdamOptim
   for (auto& [n, t] : net.named_parameters()) all.emplace_back("model." + n, t);
   for (auto& [n, t] : net.named_buffers()) all.emplace_back("model." + n, t);
   for (auto& [n, t] : optimizer.state()) all.emplace_back("adam." + n, t);
+  for (auto& [n, t] : all) {
+    t = t.detach().to(Device::cpu());
+    if (!t.is_contiguous()) t = t.clone();
+  }
   const std::string json = state.to_json();
-  write_safetensors(name + ".safetensors", all, {{"format", "lits checkpoint"}, {"lits_state", json}});
+  write_safetensors(name + ".safetensors", all,
+                    {{"format", "lits checkpoint"}, {"lits_state", json}, {"lits_data_crc32", data_crc32(all)}});
   write_text_atomic(name + ".json", json);
 }
 
@@ -119,6 +146,12 @@ LoadedCheckpoint load_checkpoint(const std::string& name) {
   LITS_CHECK(meta.count("lits_state"), "'" << path << "' is not a lits checkpoint (no lits_state metadata)");
   LoadedCheckpoint c;
   c.state = TrainState::from_json(meta["lits_state"], path);
+  // Checkpoints written before the checksum was added have none.
+  if (meta.count("lits_data_crc32")) {
+    const std::string crc = data_crc32(all);
+    LITS_CHECK(crc == meta["lits_data_crc32"], "'" << path << "' is corrupted: its tensor data has CRC-32 " << crc
+                                                   << ", written as " << meta["lits_data_crc32"]);
+  }
   for (auto& [n, t] : all) {
     if (n.rfind("model.", 0) == 0) {
       c.model.emplace_back(n.substr(6), t);

@@ -99,6 +99,8 @@ class Trainer {
   std::vector<Overlap> validation(int64_t epoch);
   bool end_epoch(int64_t epoch, double lr, const std::vector<Overlap>& volumes);  // true: stop now
   void save_latest();
+  void save(const char* which);
+  std::string last_checkpoint() const;
   TrainReport report(bool stopped, bool epoch_finished);
 
   void emit(const TrainEvent& e) const {
@@ -321,7 +323,32 @@ void Trainer::save_latest() {
   state_.step = adam_->steps();
   state_.rng_seed = gen_->seed();
   state_.rng_offset = gen_->offset();
-  if (lead_) save_checkpoint((fs::path(run_dir_) / "checkpoint_latest").string(), *net_, *adam_, state_);
+  save("checkpoint_latest");
+}
+
+// Writes checkpoint `which` (rank 0). The write is atomic, so when it fails (a full disk) the previous file
+// is still whole: the error says so, and how to go on from it.
+void Trainer::save(const char* which) {
+  if (!lead_) return;
+  const std::string before = last_checkpoint();
+  try {
+    save_checkpoint((fs::path(run_dir_) / which).string(), *net_, *adam_, state_);
+  } catch (const Error& e) {
+    const std::string when = state_.epoch_step > 0 ? "in epoch " + std::to_string(state_.epoch) + " after batch " +
+                                                         std::to_string(state_.epoch_step)
+                             : state_.rows.empty() ? "before the first epoch"
+                                                   : "at the end of epoch " + std::to_string(state_.rows.back().epoch);
+    throw Error(std::string(e.what()) + "\nwriting " + which + " " + when + " failed; " + before +
+                (before.rfind("no ", 0) == 0 ? "" : " (lits train --resume " + run_dir_ + ")"));
+  }
+}
+
+// For error messages: the checkpoint a stopped run can be resumed from.
+std::string Trainer::last_checkpoint() const {
+  const fs::path latest = fs::path(run_dir_) / "checkpoint_latest.safetensors";
+  std::error_code ec;
+  if (run_dir_.empty() || !fs::exists(latest, ec)) return "no checkpoint was written yet";
+  return "the previous checkpoint '" + latest.string() + "' is kept unchanged";
 }
 
 // One epoch's training steps, from where the state says the epoch stands.
@@ -364,10 +391,9 @@ bool Trainer::train_epoch(int64_t epoch, double lr) {
       message("a last step of " + std::to_string(b->step_samples) + " samples for " + std::to_string(ranks_) +
               " ranks is left out (synchronized BatchNorm needs a sample on every rank)");
     } else {
-      LITS_CHECK(std::isfinite(step_loss), "the training loss became "
-                                               << step_loss << " at epoch " << epoch << ", batch " << b->index
-                                               << " (step " << adam_->steps() + 1
-                                               << "); stopped, the last checkpoint in '" << run_dir_ << "' is kept");
+      LITS_CHECK(std::isfinite(step_loss),
+                 "the training loss became " << step_loss << " at epoch " << epoch << ", batch " << b->index
+                                             << " (step " << adam_->steps() + 1 << "); stopped, " << last_checkpoint());
       adam_->step(lr);
     }
     // Training metrics: the reference's pooled Dice over chunks of verbose_idx steps.
@@ -514,7 +540,7 @@ bool Trainer::end_epoch(int64_t epoch, double lr, const std::vector<Overlap>& vo
   }
   save_latest();
   if (lead_) {
-    if (best) save_checkpoint((fs::path(run_dir_) / "checkpoint_best").string(), *net_, *adam_, state_);
+    if (best) save("checkpoint_best");
     write_log_csv(run_dir_, state_.rows);
     write_training_plot(run_dir_, state_.rows);
     samples_->write((fs::path(run_dir_) / "samples_latest.png").string());

@@ -3,7 +3,8 @@
 //   BatchNorm with --sync-bn, whose running statistics must match too), within float32 tolerance;
 // - a checkpoint written by one rank resumes under two ranks exactly as a one-rank resume with the
 //   doubled batch continues;
-// - a rank that fails, or was started with another job, ends the whole job with its error (no hang).
+// - a rank that fails, or was started with another job, ends the whole job with its error (no hang);
+// - a rank killed with SIGKILL in mid-epoch ends the job within 60 seconds, the checkpoint still loadable.
 // Skipped when the build has no MPI.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include "pipeline/train/trainer.h"
 #include "tests/support/errors.h"
 #include "tests/support/store.h"
+#include "tests/support/subprocess.h"
 
 namespace lits::testing {
 namespace {
@@ -243,6 +245,47 @@ TEST_F(Distributed, AFailingRankStopsTheJobWithItsError) {
   EXPECT_NE(b.status, 0) << b.output;
   EXPECT_NE(b.status, 124) << "the job hung: " << b.output;
   expect_contains(b.output, {"rank 1 was started with another job than rank 0", "epochs=2"});
+}
+
+// Rank 1 is killed with SIGKILL in the middle of the second epoch, while rank 0 waits for it in an
+// all-reduce: mpirun must end the job (exit status not 0) within 60 seconds, saying which rank died.
+TEST_F(Distributed, ARankKilledInMidEpochEndsTheJobWithin60Seconds) {
+  const fs::path setup = write_setup("killed", 2, "group");
+  {
+    std::ifstream in(setup);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    text.replace(text.find("n_epochs: [1]"), 13, "n_epochs: [1000]");
+    std::ofstream(setup) << text;
+  }
+  // Rank 1 goes through a shell that writes its process id, then becomes `lits train` (same pid).
+  const fs::path pid_file = dir_ / "rank1.pid", wrapper = dir_ / "rank1.sh";
+  std::ofstream(wrapper) << "echo $$ > '" << pid_file.string() << "'\nexec \"$@\"\n";
+  const std::string good = train_args(setup, "");
+  const std::string line =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 " +
+      std::string(LITS_MPIEXEC) + " -n 1 " + good + " : -n 1 /bin/sh '" + wrapper.string() + "' " + good;
+  std::chrono::steady_clock::time_point killed;
+  bool sent = false;
+  const Finished f = run_process({"/bin/sh", "-c", line}, dir_ / "killed.log", 300, [&](pid_t) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(200);
+    while (!fs::exists(run("killed") / "checkpoint_latest.json") && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // into the next epoch
+    std::ifstream in(pid_file);
+    pid_t pid = 0;
+    in >> pid;
+    killed = std::chrono::steady_clock::now();
+    sent = pid > 0 && ::kill(pid, SIGKILL) == 0;
+  });
+  const double after = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  ASSERT_TRUE(sent) << "rank 1 was not found to kill: " << f.output;
+  EXPECT_FALSE(f.timed_out) << f.output;
+  EXPECT_NE(f.exit_status, 0) << f.output;
+  EXPECT_LT(after, 60.0) << f.output;
+  expect_contains(f.output, {"rank 1", "signal 9"});
+  EXPECT_GE(load_checkpoint((run("killed") / "checkpoint_latest").string()).state.epoch, 1);
+  std::printf("[ faults ] rank 1 of 2 killed with SIGKILL in mid-epoch: the job ended %.1f s later, exit status %d\n",
+              after, f.exit_status);
 }
 
 }  // namespace

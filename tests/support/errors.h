@@ -6,6 +6,7 @@
 #include <exception>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -27,6 +28,11 @@ std::string error_of(F&& f) {
 
 inline void expect_contains(const std::string& message, std::initializer_list<const char*> parts) {
   for (const char* p : parts) EXPECT_NE(message.find(p), std::string::npos) << "missing '" << p << "' in: " << message;
+}
+// For parts built at run time (paths).
+inline void expect_contains(const std::string& message, const std::vector<std::string>& parts) {
+  for (const std::string& p : parts)
+    EXPECT_NE(message.find(p), std::string::npos) << "missing '" << p << "' in: " << message;
 }
 
 }  // namespace lits::testing
