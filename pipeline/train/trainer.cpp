@@ -229,9 +229,10 @@ void Trainer::network() {
     }
     if (keep.size() != init.model.size()) {
       // Load everything but the mismatched heads.
-      for (const auto& [m, mine] : own)
-        if (std::none_of(keep.begin(), keep.end(), [&](const auto& k) { return k.first == m; }))
-          keep.push_back({m, mine});
+      for (const auto& entry : own) {  // not a structured binding: clang 14 cannot capture one
+        if (std::none_of(keep.begin(), keep.end(), [&](const auto& k) { return k.first == entry.first; }))
+          keep.push_back(entry);
+      }
       message("initialization: output heads replaced (class count differs from the initialization run)");
     }
     load_module_state(*net_, keep, init_dir_ + "/checkpoint_best");

@@ -92,7 +92,7 @@ int safetensors_seeds(const fs::path& dir) {
   const lits::NamedTensors tensors = {{"model.conv.weight", lits::Tensor::full({2, 1, 3, 3}, 0.5)},
                                       {"model.norm.running_mean", lits::Tensor::zeros({2}, lits::DType::kFloat64)},
                                       {"adam.step", lits::Tensor::from_ints({3}, {1})},
-                                      {"adam.mask", lits::Tensor::ones({4}, lits::DType::kUInt8)}};
+                                      {"adam.mask", lits::Tensor::from_ints({1, 0, 1, 1}, {4}, lits::DType::kUInt8)}};
   write_safetensors((dir / "checkpoint.safetensors").string(), tensors,
                     {{"format", "lits checkpoint"}, {"lits_state", lits::TrainState{}.to_json()}});
   write_safetensors((dir / "plain.safetensors").string(), tensors);
