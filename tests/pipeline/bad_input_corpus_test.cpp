@@ -92,14 +92,7 @@ class BadInputCorpusRuns : public PhantomStore {
  protected:
   void SetUp() override {
     make_store(2, 64, 16);
-    TrainOptions o;
-    o.data = store_dir();
-    o.save = (dir_ / "runs").string();
-    o.device = "cpu";
-    o.no_date = true;
-    o.threads = 1;
-    o.epochs = 1;
-    run_ = train_run(tiny_setup(), o).run_dir;
+    run_ = train_run(tiny_setup(), tiny_options(store_dir(), dir_ / "runs", 1)).run_dir;
   }
   // A folder holding `cases` (each volume-N with a good segmentation-N beside it).
   fs::path corpus_folder(const std::string& name, const std::vector<BadInput>& cases) const {

@@ -63,14 +63,7 @@ class Faults : public PhantomStore {
   void SetUp() override { make_store(2, 64, 16); }
   // A tiny liver run trained for `epochs` epochs in this process; its folder.
   std::string trained(const std::string& save, int epochs = 1) const {
-    TrainOptions o;
-    o.data = store_dir();
-    o.save = (dir_ / save).string();
-    o.device = "cpu";
-    o.no_date = true;
-    o.threads = 1;
-    o.epochs = epochs;
-    return train_run(tiny_setup(), o).run_dir;
+    return train_run(tiny_setup(), tiny_options(store_dir(), dir_ / save, epochs)).run_dir;
   }
   // `lits ARGS`, under a file-size limit of `fsize` bytes when it is not 0.
   Finished lits(

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "pipeline/io/nifti.h"
+#include "tests/support/bad_inputs.h"
 #include "tests/support/errors.h"
 #include "tests/support/temp_dir.h"
 
@@ -27,20 +28,7 @@ class NiftiBadInput : public TempDirTest {
   // then `data_bytes` zero bytes; gzip-compressed for a .nii.gz name.
   std::string nifti2(const std::string& name, const std::array<int64_t, 3>& dims, int64_t vox_offset,
                      int64_t data_bytes) const {
-    nifti_2_header h{};
-    h.sizeof_hdr = 540;
-    std::memcpy(h.magic, "n+2\0\r\n\032\n", 8);
-    h.datatype = NIFTI_TYPE_INT16;
-    h.bitpix = 16;
-    h.dim[0] = 3;
-    for (int d = 0; d < 3; ++d) h.dim[d + 1] = dims[static_cast<size_t>(d)];
-    for (int d = 4; d < 8; ++d) h.dim[d] = 1;
-    for (double& p : h.pixdim) p = 1.0;
-    h.vox_offset = vox_offset;
-    h.scl_slope = 1.0;
-    h.xyzt_units = NIFTI_UNITS_MM;
-    std::string bytes(reinterpret_cast<const char*>(&h), sizeof(h));
-    bytes.append(4, '\0');  // no extensions
+    std::string bytes = nifti2_header(dims, vox_offset);
     bytes.append(static_cast<size_t>(data_bytes), '\0');
     const std::string file = path(name);
     if (name.ends_with(".gz")) {

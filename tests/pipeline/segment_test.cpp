@@ -80,13 +80,7 @@ class SegmentRuns : public PhantomStore {
  protected:
   void SetUp() override {
     make_store();
-    TrainOptions o;
-    o.data = store_dir();
-    o.save = (dir_ / "runs").string();
-    o.device = "cpu";
-    o.no_date = true;
-    o.threads = 1;
-    o.epochs = 1;
+    TrainOptions o = tiny_options(store_dir(), dir_ / "runs", 1);
     liver_ = train_run(tiny_setup(), o).run_dir;
     lits::Setup lesion = tiny_setup();
     lesion.set("Training", "data", Value::string("lesion"));

@@ -3,11 +3,8 @@
 // weights, 2 epochs straight equal 1 epoch + resume + 1 epoch (also when stopped inside an epoch), the run
 // folder holds its files, a non-finite loss stops with the epoch and step named, and a process killed with
 // SIGKILL in mid-epoch leaves a checkpoint that loads.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <cstring>
@@ -27,9 +24,8 @@
 #include "pipeline/train/trainer.h"
 #include "tests/support/errors.h"
 #include "tests/support/store.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/tiny_run.h"
-
-extern char** environ;
 
 namespace lits::testing {
 namespace {
@@ -141,15 +137,7 @@ TEST_F(Files, PngFilesDecodeToTheirPixels) {
 class Training : public PhantomStore {
  protected:
   void SetUp() override { make_store(); }
-  TrainOptions options(const std::string& save) const {
-    TrainOptions o;
-    o.data = store_dir();
-    o.save = (dir_ / save).string();
-    o.device = "cpu";
-    o.no_date = true;
-    o.threads = 1;
-    return o;
-  }
+  TrainOptions options(const std::string& save) const { return tiny_options(store_dir(), dir_ / save); }
   static NamedTensors weights(const std::string& run, const char* which = "checkpoint_latest") {
     return read_safetensors((fs::path(run) / (std::string(which) + ".safetensors")).string());
   }
@@ -306,9 +294,9 @@ TEST_F(Training, BadSetupsAndFoldersAreNamed) {
   expect_contains(error_of([&] { train_run(tiny_setup(), o); }), {"no_run"});
 }
 
-// Runs `lits train` on a tiny setup until its first checkpoint exists, waits `ms`, sends `sig`; returns
-// the wait status and the run folder. stdout goes to RUN.out.
-std::pair<int, fs::path> train_and_signal(const fs::path& dir, const std::string& store, int sig, int ms) {
+// Runs `lits train` on a tiny setup until its first checkpoint exists, waits `ms`, sends `sig`; returns how
+// it ended (its output also in DIR/train.out) and the run folder.
+std::pair<Finished, fs::path> train_and_signal(const fs::path& dir, const std::string& store, int sig, int ms) {
   const fs::path save = dir / "signalled";
   const fs::path setup_file = dir / "tiny.txt";
   {
@@ -317,39 +305,28 @@ std::pair<int, fs::path> train_and_signal(const fs::path& dir, const std::string
          "#Training\ndata: ['liver']\ncrop_size: [[32, 32]]\nbatch_size: [2]\nn_epochs: [1000]\nsavename: ['sig']\n"
          "loss_func: ['multiclass_pwce']\n";
   }
-  const std::string out = (dir / "train.out").string(), save_s = save.string(), setup_s = setup_file.string();
-  std::vector<std::string> args = {LITS_TOOL, "train",    "--setup", setup_s,     "--data",    store, "--save",
-                                   save_s,    "--device", "cpu",     "--no-date", "--threads", "1"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, LITS_TOOL, &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
   const fs::path run = save / "vUnet2D_sig";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(run / "checkpoint_latest.json") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_TRUE(fs::exists(run / "checkpoint_latest.json")) << "no checkpoint after the first epoch";
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  EXPECT_EQ(::kill(pid, sig), 0);
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-  return {status, run};
+  const Finished f =
+      run_process({LITS_TOOL, "train", "--setup", setup_file.string(), "--data", store, "--save", save.string(),
+                   "--device", "cpu", "--no-date", "--threads", "1"},
+                  dir / "train.out", 300, [&](pid_t pid) {
+                    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+                    while (!fs::exists(run / "checkpoint_latest.json") && std::chrono::steady_clock::now() < deadline)
+                      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    EXPECT_TRUE(fs::exists(run / "checkpoint_latest.json")) << "no checkpoint after the first epoch";
+                    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                    EXPECT_EQ(::kill(pid, sig), 0);
+                  });
+  return {f, run};
 }
 
 // SIGINT: the step in progress finishes, checkpoint_latest is written, the exit status is 130, and the
 // message says how to resume; the resumed run then finishes the epoch it was in.
 TEST_F(Training, SigintWritesACheckpointAndExitsCleanly) {
-  const auto [status, run] = train_and_signal(dir_, store_dir(), SIGINT, 300);
-  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
-  EXPECT_EQ(WEXITSTATUS(status), 130);
-  std::ifstream out(dir_ / "train.out");
-  const std::string text((std::istreambuf_iterator<char>(out)), {});
-  expect_contains(text, {"stopped by SIGINT", "lits train --resume"});
+  const auto [f, run] = train_and_signal(dir_, store_dir(), SIGINT, 300);
+  ASSERT_EQ(f.signal, 0) << f.output;
+  EXPECT_EQ(f.exit_status, 130);
+  expect_contains(f.output, {"stopped by SIGINT", "lits train --resume"});
   const LoadedCheckpoint c = load_checkpoint((run / "checkpoint_latest").string());
   EXPECT_GE(c.state.epoch, 1);
   TrainOptions o = options("unused");
@@ -363,8 +340,8 @@ TEST_F(Training, SigintWritesACheckpointAndExitsCleanly) {
 
 // `lits train` killed with SIGKILL in the middle of a later epoch leaves checkpoint_latest loadable.
 TEST_F(Training, SigkillInMidEpochLeavesALoadableCheckpoint) {
-  const auto [status, run] = train_and_signal(dir_, store_dir(), SIGKILL, 300);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  const auto [f, run] = train_and_signal(dir_, store_dir(), SIGKILL, 300);
+  EXPECT_EQ(f.signal, SIGKILL) << f.output;
   const LoadedCheckpoint c = load_checkpoint((run / "checkpoint_latest").string());
   EXPECT_GE(c.state.epoch, 1);
   EXPECT_FALSE(c.model.empty());

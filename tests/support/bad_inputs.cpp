@@ -340,6 +340,12 @@ void file_system_cases(Corpus& c) {
 std::string good_nifti1() {
   return file1([](nifti_1_header&) {});
 }
+std::string nifti2_header(const std::array<int64_t, 3>& dims, int64_t vox_offset) {
+  nifti_2_header h = header2();
+  for (int d = 0; d < 3; ++d) h.dim[d + 1] = dims[static_cast<size_t>(d)];
+  h.vox_offset = vox_offset;
+  return bytes_of(h).append(4, '\0');
+}
 std::string good_nifti2() {
   return file2([](nifti_2_header&) {});
 }

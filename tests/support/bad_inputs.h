@@ -6,6 +6,7 @@
 // so that the fuzz build can use it too.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -35,6 +36,10 @@ std::vector<BadInput> bad_setup_inputs(int first = 0);
 // segmentation); the base every NIfTI case is a mutation of.
 std::string good_nifti1();
 std::string good_nifti2();
+
+// A NIfTI-2 header of int16 voxels with these dims and vox_offset (1 mm spacing, no scaling), then the
+// 4-byte extender saying "no extensions"; the voxels are for the caller to append.
+std::string nifti2_header(const std::array<int64_t, 3>& dims, int64_t vox_offset);
 
 // Writes the case into `folder` (gzip-compressed for a .gz name); returns its path.
 std::filesystem::path write_bad_input(const std::filesystem::path& folder, const BadInput& c);

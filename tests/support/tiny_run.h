@@ -3,8 +3,10 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "models/setup.h"
+#include "pipeline/train/trainer.h"
 
 namespace lits::testing {
 
@@ -27,6 +29,19 @@ inline lits::Setup tiny_setup() {
   s.set("Training", "wmap_weight", Value::floating(3));
   s.set("Training", "savename", Value::string("tiny"));
   return s;
+}
+
+// A run on the CPU with one loader thread from `store` into SAVE/vUnet2D_<savename> (no date);
+// `epochs` -1: the setup's n_epochs.
+inline TrainOptions tiny_options(const std::string& store, const std::filesystem::path& save, int64_t epochs = -1) {
+  TrainOptions o;
+  o.data = store;
+  o.save = save.string();
+  o.device = "cpu";
+  o.no_date = true;
+  o.threads = 1;
+  o.epochs = epochs;
+  return o;
 }
 
 }  // namespace lits::testing
