@@ -72,10 +72,8 @@ const Json& field(const Json& obj, const char* key, Json::Kind kind, const std::
 }
 
 int64_t int_field(const Json& obj, const char* key, const std::string& path) {
-  const double v = field(obj, key, Json::Kind::kNumber, path).number;
-  LITS_CHECK(v == std::floor(v) && std::fabs(v) < 9e15,
-             "store file '" << path << "': field '" << key << "' = " << v << " is not an integer");
-  return static_cast<int64_t>(v);
+  return json_integer(field(obj, key, Json::Kind::kNumber, path),
+                      "store file '" + path + "': field '" + std::string(key) + "'");
 }
 
 StoreEntry entry_from_json(const Json& j, const std::string& path) {
@@ -93,7 +91,7 @@ StoreEntry entry_from_json(const Json& j, const std::string& path) {
   for (int a = 0; a < 3; ++a) {
     LITS_CHECK(shape.items[a].kind == Json::Kind::kNumber && spacing.items[a].kind == Json::Kind::kNumber,
                "store file '" << path << "': shape and spacing_mm must hold numbers");
-    e.shape[a] = static_cast<int64_t>(shape.items[a].number);
+    e.shape[a] = json_integer(shape.items[a], "store file '" + path + "': shape");
     e.spacing_mm[a] = spacing.items[a].number;
   }
   e.orientation = field(j, "orientation", Json::Kind::kString, path).text;

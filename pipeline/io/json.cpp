@@ -2,6 +2,7 @@
 #include "pipeline/io/json.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -180,6 +181,14 @@ std::string json_number(double v) {
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
+}
+
+int64_t json_integer(const Json& v, const std::string& what) {
+  constexpr double kExact = 9007199254740992.0;  // 2^53
+  LITS_CHECK(v.kind == Json::Kind::kNumber && v.number == std::floor(v.number) && std::fabs(v.number) <= kExact,
+             what << " is " << (v.kind == Json::Kind::kNumber ? json_number(v.number) : "not a number")
+                  << "; expected a whole number within +-2^53");
+  return static_cast<int64_t>(v.number);
 }
 
 }  // namespace lits

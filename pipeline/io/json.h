@@ -4,6 +4,7 @@
 // nothing but control characters. Errors are lits::Error naming the file and the byte offset.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ Json read_json_file(const std::string& path);
 // A JSON string literal, quotes included: `"` and `\` escaped, control characters as \u00XX, other bytes
 // (UTF-8) as they are.
 std::string json_string(const std::string& s);
+
+// `v` as an integer: a JSON number that is whole and within +-2^53 (where doubles are exact), else a
+// lits::Error naming `what` and the value. Converting a larger double to int64_t would be undefined.
+int64_t json_integer(const Json& v, const std::string& what);
 // The shortest text that reads back as the same double (std::to_chars), so values round-trip exactly.
 std::string json_number(double v);
 

@@ -24,7 +24,7 @@ const Json& need(const Json& j, const char* key, const std::string& where) {
 }
 double num(const Json& j, const char* key, const std::string& where) { return need(j, key, where).number; }
 int64_t integer(const Json& j, const char* key, const std::string& where) {
-  return static_cast<int64_t>(num(j, key, where));
+  return json_integer(need(j, key, where), where + ": '" + key + "'");
 }
 // 64-bit values travel as decimal strings (JSON numbers are doubles).
 uint64_t u64(const Json& j, const char* key, const std::string& where) {
@@ -99,8 +99,8 @@ TrainState TrainState::from_json(const std::string& text, const std::string& whe
   s.loss_count = integer(j, "loss_count", where);
   const Json& c = need(j, "chunk", where);
   LITS_CHECK(c.items.size() == 3, where << ": 'chunk' must hold 3 counts");
-  s.chunk = Overlap{static_cast<int64_t>(c.items[0].number), static_cast<int64_t>(c.items[1].number),
-                    static_cast<int64_t>(c.items[2].number)};
+  s.chunk = Overlap{json_integer(c.items[0], where + ": 'chunk'"), json_integer(c.items[1], where + ": 'chunk'"),
+                    json_integer(c.items[2], where + ": 'chunk'")};
   s.chunk_steps = integer(j, "chunk_steps", where);
   for (const Json& d : need(j, "chunk_dices", where).items) s.chunk_dices.push_back(d.number);
   s.epoch_seconds = num(j, "epoch_seconds", where);

@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "pipeline/io/nifti.h"
+#include "pipeline/train/checkpoint.h"
 #include "pipeline/train/trainer.h"
 #include "tests/support/bad_inputs.h"
 #include "tests/support/errors.h"
@@ -85,6 +86,32 @@ TEST_F(BadInputCorpus, EveryNiftiCaseIsRefusedByEveryReaderNamingTheFile) {
   }
   std::printf("[ corpus ] %zu NIfTI cases: %d refused by every reader, %d tolerated quirks read\n", cases.size(),
               refused, tolerated);
+}
+
+// What lits_fuzz_json found: a number beyond int64_t where an integer belongs (a training state's chunk
+// counts of 6.7e33) was converted without a check, which is undefined behaviour (UBSan). Every integer
+// field of the training state and the store's JSON is checked now.
+TEST_F(BadInputCorpus, JsonNumbersBeyondIntegersAreRefusedByName) {
+  TrainState s;
+  s.chunk_dices = {0.5};
+  const std::string good = s.to_json();
+  EXPECT_NO_THROW(TrainState::from_json(good, "state.json"));
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = good;
+    const size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? t : t.replace(at, from.size(), to);
+  };
+  expect_contains(error_of([&] {
+                    TrainState::from_json(
+                        with("\"chunk\": [0, 0, 0]", "\"chunk\": [0, 6666666666666666666666666666666660, 0]"),
+                        "state.json");
+                  }),
+                  {"state.json", "chunk", "whole number within +-2^53"});
+  expect_contains(error_of([&] { TrainState::from_json(with("\"epoch\": 0", "\"epoch\": 1e300"), "state.json"); }),
+                  {"state.json", "epoch", "whole number"});
+  expect_contains(error_of([&] { TrainState::from_json(with("\"step\": 0", "\"step\": 0.5"), "state.json"); }),
+                  {"'step'", "whole number"});
 }
 
 // A store and a one-epoch tiny liver run, for the commands that need a trained network.
