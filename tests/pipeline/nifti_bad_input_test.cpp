@@ -43,7 +43,7 @@ class NiftiBadInput : public TempDirTest {
   }
 
   // Every reader refuses `path` with an error holding each of `parts`.
-  static void refused(const std::string& path, std::initializer_list<const char*> parts) {
+  static void expect_refused_by_every_reader(const std::string& path, std::initializer_list<const char*> parts) {
     SCOPED_TRACE(path);
     expect_contains(error_of([&] { read_nifti_geometry(path); }), parts);
     expect_contains(error_of([&] { read_nifti(path); }), parts);
@@ -56,24 +56,28 @@ class NiftiBadInput : public TempDirTest {
 TEST_F(NiftiBadInput, AVoxelCountThatWrapsIsRefused) {
   for (const char* ext : {".nii", ".nii.gz"}) {
     const int64_t big = int64_t{1} << 32;
-    refused(nifti2(std::string("wrap") + ext, {big, big, 1}, 544, 0), {"wrap", "dims", "at most 65536"});
+    expect_refused_by_every_reader(nifti2(std::string("wrap") + ext, {big, big, 1}, 544, 0),
+                                   {"wrap", "dims", "at most 65536"});
   }
 }
 
 // 2^62 int16 voxels are 2^63 bytes, a negative int64: the truncation check passed it (SIGBUS in segment).
 TEST_F(NiftiBadInput, AByteCountThatGoesNegativeIsRefused) {
   for (const char* ext : {".nii", ".nii.gz"})
-    refused(nifti2(std::string("negative") + ext, {int64_t{1} << 62, 1, 1}, 544, 0), {"negative", "at most 65536"});
+    expect_refused_by_every_reader(nifti2(std::string("negative") + ext, {int64_t{1} << 62, 1, 1}, 544, 0),
+                                   {"negative", "at most 65536"});
 }
 
 // Within the per-axis limit, a product over the per-volume limit.
 TEST_F(NiftiBadInput, TooManyVoxelsAreRefusedWithTheLimit) {
-  refused(nifti2("many.nii", {65536, 65536, 2}, 544, 0), {"many.nii", "8589934592 voxels", "at most 2147483648"});
+  expect_refused_by_every_reader(nifti2("many.nii", {65536, 65536, 2}, 544, 0),
+                                 {"many.nii", "8589934592 voxels", "at most 2147483648"});
 }
 
 TEST_F(NiftiBadInput, AVoxOffsetBeyondTheLimitIsRefused) {
   for (const char* ext : {".nii", ".nii.gz"})
-    refused(nifti2(std::string("offset") + ext, {4, 4, 4}, int64_t{1} << 40, 128), {"vox_offset 1099511627776"});
+    expect_refused_by_every_reader(nifti2(std::string("offset") + ext, {4, 4, 4}, int64_t{1} << 40, 128),
+                                   {"vox_offset 1099511627776"});
 }
 
 // A compressed file claiming 2 GiB of voxels with 100 bytes in its stream: the data is read in chunks, so
@@ -104,7 +108,7 @@ TEST_F(NiftiBadInput, SymbolicLinksToNothingAreNamed) {
   fs::create_symlink("loop.nii", dir_ / "loop.nii");
   fs::create_symlink("nowhere.nii", dir_ / "dangling.nii");
   for (const char* name : {"loop.nii", "dangling.nii"})
-    refused(path(name), {name, "symbolic link that leads to no file"});
+    expect_refused_by_every_reader(path(name), {name, "symbolic link that leads to no file"});
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <stdexcept>
 
@@ -144,6 +145,19 @@ class Corpus {
     both(kind, bytes, expect);
     cases_[cases_.size() - 1].data_only = cases_[cases_.size() - 2].data_only = true;
   }
+  // `good` cut to each length: short of the header (`header` bytes) nothing reads; past it the header
+  // does and the data is truncated.
+  void cuts(const std::string& version, const std::string& good, size_t header, std::initializer_list<size_t> lengths) {
+    for (const size_t cut : lengths) {
+      const std::string kind =
+          version + " cut to " + std::to_string(cut) + " of " + std::to_string(good.size()) + " bytes";
+      if (cut >= header) {
+        data(kind, good.substr(0, cut), {"truncated"});
+      } else {
+        both(kind, good.substr(0, cut), {"NIfTI"});
+      }
+    }
+  }
   void take_last_as_data_only() { cases_.back().data_only = true; }
   std::vector<BadInput> take() { return std::move(cases_); }
 
@@ -204,15 +218,7 @@ void nifti1_cases(Corpus& c) {
     c.both(std::string("nifti1 magic '") + m + "'", file1([&](nifti_1_header& h) { std::memcpy(h.magic, m, 4); }),
            {"NIfTI"});
   }
-  for (size_t cut :
-       {size_t{0}, size_t{1}, size_t{4}, size_t{100}, size_t{347}, size_t{351}, size_t{352 + 256}, size_t{352 + 511}}) {
-    const std::string kind = "nifti1 cut to " + text(static_cast<int64_t>(cut)) + " of 864 bytes";
-    if (cut >= 348) {
-      c.data(kind, good.substr(0, cut), {"truncated"});
-    } else {
-      c.both(kind, good.substr(0, cut), {"NIfTI"});
-    }
-  }
+  c.cuts("nifti1", good, 348, {0, 1, 4, 100, 347, 351, 352 + 256, 352 + 511});
   // Extensions: nifticlib reads them between the extender and vox_offset; esize must fit there.
   const auto with_ext = [](int32_t esize, int64_t body, float vox) {
     return file1([&](nifti_1_header& h) { h.vox_offset = vox; }, extension(esize, 4, body));
@@ -294,14 +300,7 @@ void nifti2_cases(Corpus& c) {
     c.both(std::string("nifti2 magic '") + std::string(m, 3) + "...'",
            file2([&](nifti_2_header& h) { std::memcpy(h.magic, m, 8); }), {"NIfTI"});
   }
-  for (size_t cut : {size_t{0}, size_t{100}, size_t{539}, size_t{543}, size_t{544 + 256}, size_t{544 + 511}}) {
-    const std::string kind = "nifti2 cut to " + text(static_cast<int64_t>(cut)) + " of 1056 bytes";
-    if (cut >= 540) {
-      c.data(kind, good.substr(0, cut), {"truncated"});
-    } else {
-      c.both(kind, good.substr(0, cut), {"NIfTI"});
-    }
-  }
+  c.cuts("nifti2", good, 540, {0, 100, 539, 543, 544 + 256, 544 + 511});
   const auto with_ext = [](int32_t esize, int64_t body, int64_t vox) {
     return file2([&](nifti_2_header& h) { h.vox_offset = vox; }, extension(esize, 4, body));
   };
