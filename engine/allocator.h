@@ -1,4 +1,5 @@
-// Device memory: 64-byte aligned CPU allocations and a caching, size-binned CUDA allocator.
+// Device memory: 64-byte aligned CPU allocations (blocks of 1 MiB and more cached for reuse, see
+// allocator.cpp for why) and a caching, size-binned CUDA allocator.
 // Both count live and peak bytes, which tests (saved tensors released) and benchmarks read.
 #pragma once
 
@@ -11,7 +12,7 @@ namespace lits {
 struct AllocatorStats {
   int64_t live_bytes = 0;    // held by tensors now
   int64_t peak_bytes = 0;    // max of live_bytes since the last reset_peak
-  int64_t cached_bytes = 0;  // CUDA: freed blocks kept for reuse (0 on the CPU)
+  int64_t cached_bytes = 0;  // freed blocks kept for reuse (CUDA; CPU blocks of 1 MiB and more)
   int64_t allocations = 0;   // calls that returned memory
 };
 
@@ -22,7 +23,7 @@ void device_deallocate(Device device, void* ptr, int64_t bytes) noexcept;
 
 AllocatorStats allocator_stats(Device device);
 void reset_peak_bytes(Device device);
-// CUDA: return cached blocks to the driver. CPU: no-op.
+// Return cached blocks to the driver (CUDA) or the C library (CPU).
 void empty_cache(Device device);
 
 constexpr int64_t kCpuAlignment = 64;

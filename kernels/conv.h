@@ -2,7 +2,8 @@
 // backward-weight. Transposed convolution uses the same three with the roles swapped (its forward
 // is a backward-data, see engine/ops/conv.cpp), so every backend implements only these.
 //   CPU reference: im2col + GEMM, deterministic (gathers, fixed summation order); the test oracle.
-//   CPU oneDNN:    float32 only (conv_onednn.cpp), used when the build has oneDNN.
+//   CPU oneDNN:    float32 only (conv_onednn.cpp), used when the build has oneDNN; runs in its
+//                  channel-blocked layouts, reordering the plain buffers in and out.
 //   CUDA:          cuDNN (conv.cu), algorithm chosen once per shape and cached.
 // Bias gradients are plain reductions and go through the engine's sum op.
 #pragma once

@@ -1,20 +1,46 @@
 // CPU elementwise kernels; the math is shared with elementwise.cu through elementwise.h.
 #include "kernels/elementwise.h"
 
+#include <algorithm>
+
 #include "kernels/parallel.h"
 #include "kernels/philox.h"
 
 namespace lits::kernels {
 namespace {
 
+// The loops take everything by value: a pointer or scalar read through the lambda object could
+// be changed by a store to y (as far as the compiler knows), so it was reloaded every element and
+// the loop stayed scalar.
+template <UnaryOp Op, typename T>
+void unary_forward_range(const T* x, T* y, int64_t begin, int64_t end, T p) {
+  for (int64_t i = begin; i < end; ++i) y[i] = unary_forward<Op>(x[i], p);
+}
+
+template <UnaryOp Op, typename T>
+void unary_backward_range(const T* g, const T* s, T* gx, int64_t begin, int64_t end, T p) {
+  if (s == nullptr) {
+    for (int64_t i = begin; i < end; ++i) gx[i] = unary_backward<Op>(g[i], T(0), p);
+  } else {
+    for (int64_t i = begin; i < end; ++i) gx[i] = unary_backward<Op>(g[i], s[i], p);
+  }
+}
+
 template <UnaryOp Op, typename T>
 void unary_forward_loop(const T* x, T* y, int64_t n, T p) {
-  parallel_for(n, [&](int64_t i) { y[i] = unary_forward<Op>(x[i], p); });
+  parallel_ranges(n, [x, y, p](int64_t begin, int64_t end) { unary_forward_range<Op>(x, y, begin, end, p); });
 }
 
 template <UnaryOp Op, typename T>
 void unary_backward_loop(const T* g, const T* s, T* gx, int64_t n, T p) {
-  parallel_for(n, [&](int64_t i) { gx[i] = unary_backward<Op>(g[i], s ? s[i] : T(0), p); });
+  parallel_ranges(n, [g, s, gx, p](int64_t begin, int64_t end) { unary_backward_range<Op>(g, s, gx, begin, end, p); });
+}
+
+// Product of the trailing dims along which an operand's strides are all 0 (1 when none).
+int64_t constant_run(int ndim, const int64_t* shape, const int64_t* strides) {
+  int64_t run = 1;
+  for (int d = ndim - 1; d >= 0 && (strides[d] == 0 || shape[d] == 1); --d) run *= shape[d];
+  return run;
 }
 
 template <BinaryOp Op, typename T>
@@ -31,6 +57,31 @@ void binary_loop(const T* a, const T* b, T* out, const BroadcastIndex& ix) {
   if (a_dense && b_scalar) {
     const T bv = b[0];
     parallel_for(n, [&](int64_t i) { out[i] = binary_apply<Op>(a[i], bv); });
+    return;
+  }
+  // One operand dense, the other constant along the trailing dims (a per-channel bias or scale on
+  // [N, C, H, W]): runs of that length with the offset arithmetic once per run.
+  const int64_t a_run = constant_run(ix.ndim, ix.shape, ix.a_strides);
+  const int64_t b_run = constant_run(ix.ndim, ix.shape, ix.b_strides);
+  if ((a_dense && b_run > 1) || (b_dense && a_run > 1)) {
+    const int64_t run = a_dense ? b_run : a_run;
+    parallel_for(
+        n / run,
+        [&](int64_t j) {
+          int64_t oa, ob;
+          broadcast_offsets(ix, j * run, &oa, &ob);
+          T* o = out + j * run;
+          if (a_dense) {
+            const T* av = a + oa;
+            const T bv = b[ob];
+            for (int64_t i = 0; i < run; ++i) o[i] = binary_apply<Op>(av[i], bv);
+          } else {
+            const T* bv = b + ob;
+            const T av = a[oa];
+            for (int64_t i = 0; i < run; ++i) o[i] = binary_apply<Op>(av, bv[i]);
+          }
+        },
+        std::max<int64_t>(1, kParallelGrain / run));
     return;
   }
   parallel_for(n, [&](int64_t i) {

@@ -4,15 +4,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <vector>
 
 #include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/cuda_context.h"
+#include "engine/error.h"
 #include "engine/ops.h"
 #include "models/setup_files.h"
 #include "models/unet.h"
 #include "tools/commands.h"
+#include "tools/fma_peak.h"
+#include "tools/torch_ratio.h"
 
 namespace lits::tools {
 
@@ -50,8 +54,25 @@ int run_bench_infer(const BenchInferOptions& options) {
   std::printf("%12s %12s %12s %14s\n", "ms/batch", "ms/slice", "slices/s", "peak memory");
   std::printf("%12.1f %12.1f %12.2f %11.1f MB\n", med, med / static_cast<double>(batch),
               1e3 * static_cast<double>(batch) / med, allocator_stats(device).peak_bytes / 1e6);
-  std::printf("(median of %d; GMAC/s %.1f)\n", repeats,
-              net.macs_per_slice(size, size) * static_cast<double>(batch) / (med * 1e-3) / 1e9);
+  const double gflops = 2.0 * net.macs_per_slice(size, size) * static_cast<double>(batch) / (med * 1e-3) / 1e9;
+  std::printf("(median of %d; %.1f GFLOP/s", repeats, gflops);
+  if (device.is_cpu()) {
+    const FmaPeak peak = measure_fma_peak();
+    std::printf(", %.0f %% of the measured %.1f GFLOP/s multiply-add peak (%d threads)", 100 * gflops / peak.gflops,
+                peak.gflops, peak.threads);
+  }
+  std::printf(")\n");
+  print_torch_ratio("infer", options.setup, batch, size, device.is_cuda() ? "cuda" : "cpu", med);
+  if (!options.json.empty()) {
+    std::ofstream out(options.json);
+    LITS_CHECK(out.good(), "bench infer: cannot write '" << options.json << "'");
+    out << "{\"benchmark\": \"infer\", \"device\": \"" << device.str()
+        << "\", \"emulated\": " << (device.is_cuda() && cuda_emulated() ? "true" : "false")
+        << ", \"parameters\": " << net.parameter_count() << ", \"batch\": " << batch << ", \"size\": " << size
+        << ", \"repeats\": " << repeats << ", \"ms_per_batch\": " << med
+        << ", \"slices_per_s\": " << 1e3 * static_cast<double>(batch) / med
+        << ", \"peak_bytes\": " << allocator_stats(device).peak_bytes << "}\n";
+  }
   return 0;
 }
 

@@ -2,7 +2,8 @@
 // (inputs read once, outputs written once) turned into GB/s, or FLOPs into GFLOP/s for GEMM.
 // Forward+backward rows time y = op(x); y.backward(g), which also copies the gradient into the
 // leaf: that copy is counted in its bytes. Every op of the registry (engine/op_registry.cpp) must
-// have a row: the command refuses to run otherwise, so a new op cannot go unmeasured.
+// have a row: the command refuses to run otherwise, so a new op cannot go unmeasured. On the CPU,
+// FLOP rows also show their fraction of the machine's multiply-add peak, measured first.
 #include <omp.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "tools/commands.h"
+#include "tools/fma_peak.h"
 
 namespace lits::tools {
 namespace {
@@ -262,7 +264,7 @@ double median_ms(const std::function<void()>& fn, Device device, int repeats) {
   return ms[ms.size() / 2];
 }
 
-void write_json(const std::string& path, Device dev, int repeats, const AllocatorStats& mem,
+void write_json(const std::string& path, Device dev, int repeats, const AllocatorStats& mem, double peak_gflops,
                 const std::vector<Row>& rows) {
   const std::string tmp = path + ".tmp";
   {
@@ -270,7 +272,7 @@ void write_json(const std::string& path, Device dev, int repeats, const Allocato
     LITS_CHECK(out.good(), "bench ops: cannot write " << tmp);
     out << "{\"device\": \"" << dev.str()
         << "\", \"emulated\": " << (dev.is_cuda() && cuda_emulated() ? "true" : "false") << ", \"repeats\": " << repeats
-        << ", \"peak_bytes\": " << mem.peak_bytes << ", \"ops\": [\n";
+        << ", \"peak_bytes\": " << mem.peak_bytes << ", \"fma_peak_gflop_per_s\": " << peak_gflops << ", \"ops\": [\n";
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       out << "  {\"op\": \"" << r.name << "\", \"shape\": \"" << r.shape << "\", \"ms\": " << r.ms
@@ -318,14 +320,22 @@ int run_bench_ops(const BenchOpsOptions& options) {
                             : (std::to_string(omp_get_max_threads()) + " threads").c_str(),
               repeats);
   note_emulated_timings(dev);
-  std::printf("%-30s %-20s %10s %10s %10s\n", "op", "shape", "ms", "GB/s", "GFLOP/s");
+  FmaPeak peak;
+  if (dev.is_cpu()) {
+    peak = measure_fma_peak();
+    std::printf("float32 multiply-add peak, measured: %.1f GFLOP/s (%d threads, %s)\n", peak.gflops, peak.threads,
+                peak.isa);
+  }
+  std::printf("%-30s %-20s %10s %10s %10s%s\n", "op", "shape", "ms", "GB/s", "GFLOP/s",
+              dev.is_cpu() ? "   of peak" : "");
   for (const Row& r : rows) {
     std::printf("%-30s %-20s %10.3f %10.1f", r.name.c_str(), r.shape.c_str(), r.ms, r.bytes / r.ms / 1e6);
     if (r.flops > 0) std::printf(" %10.1f", r.flops / r.ms / 1e6);
+    if (r.flops > 0 && peak.gflops > 0) std::printf(" %9.0f%%", 100 * r.flops / r.ms / 1e6 / peak.gflops);
     std::printf("\n");
   }
   std::printf("peak memory on %s: %.1f MiB\n", dev.label().c_str(), static_cast<double>(mem.peak_bytes) / (1 << 20));
-  if (!options.json.empty()) write_json(options.json, dev, repeats, mem, rows);
+  if (!options.json.empty()) write_json(options.json, dev, repeats, mem, peak.gflops, rows);
   return 0;
 }
 

@@ -28,7 +28,9 @@
 #include "pipeline/train/step.h"
 #include "pipeline/train/trainer.h"
 #include "tools/commands.h"
+#include "tools/fma_peak.h"
 #include "tools/temp_store.h"
+#include "tools/torch_ratio.h"
 
 namespace lits::tools {
 namespace {
@@ -197,7 +199,7 @@ int run_bench_train(const BenchTrainOptions& options) {
             : "",
         options.warmup, static_cast<long long>(steps));
   if (lead) note_emulated_timings(device);
-  std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms;
+  std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms, compute_ms;
   int64_t overlapped = 0;  // gradient buckets whose reduction started during the last backward pass
   // The trainer's step (pipeline/train/step.h), with the device synchronised at the end of each phase.
   Clock::time_point phase_end[4];
@@ -233,6 +235,7 @@ int run_bench_train(const BenchTrainOptions& options) {
     comm_ms.push_back(ms(e[2], e[3]));
     opt_ms.push_back(ms(e[3], t4));
     step_ms.push_back(ms(t0, t4));
+    compute_ms.push_back(ms(e[0], t4));  // the step without the loader: what other frameworks' steps compare to
   }
   const double step = median(step_ms);
   const double samples_per_s = 1e3 * static_cast<double>(plan.batch_size * ranks) / step;
@@ -246,6 +249,21 @@ int run_bench_train(const BenchTrainOptions& options) {
       "(medians over the timed steps of rank 0; %d loader thread%s; comm: the gradient reduction's wait after "
       "backward; samples/s of all ranks; peak memory of %s tensors during the timed steps)\n",
       options.threads, options.threads == 1 ? "" : "s", device.label().c_str());
+  // A step's FLOPs: the forward pass, and twice that for the backward (data and weight gradients),
+  // the usual count; the first conv's data gradient and the norms' and losses' work are not counted.
+  const double compute = median(compute_ms);
+  const double step_flops = 3.0 * 2.0 * net.macs_per_slice(plan.data.crop_height, plan.data.crop_width) *
+                            static_cast<double>(plan.batch_size);
+  std::printf("compute (forward + backward + optimizer): %.1f ms, %.1f GFLOP/s (3 x the forward's FLOPs)", compute,
+              step_flops / compute / 1e6);
+  if (device.is_cpu()) {
+    const FmaPeak peak = measure_fma_peak();
+    std::printf(", %.0f %% of the measured %.1f GFLOP/s multiply-add peak (%d threads)",
+                100 * step_flops / compute / 1e6 / peak.gflops, peak.gflops, peak.threads);
+  }
+  std::printf("\n");
+  print_torch_ratio("train", options.setup, plan.batch_size, plan.data.crop_height, device.is_cuda() ? "cuda" : "cpu",
+                    compute);
   if (reducer)
     std::printf("(%lld of %lld gradient buckets started their all-reduce during backward)\n",
                 static_cast<long long>(overlapped), static_cast<long long>(reducer->buckets()));
@@ -257,7 +275,8 @@ int run_bench_train(const BenchTrainOptions& options) {
         << ", \"batch\": " << plan.batch_size << ", \"size\": " << plan.data.crop_height
         << ", \"data_ms\": " << median(data_ms) << ", \"forward_ms\": " << median(fwd_ms)
         << ", \"backward_ms\": " << median(bwd_ms) << ", \"comm_ms\": " << median(comm_ms)
-        << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step << ", \"ranks\": " << ranks
+        << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step
+        << ", \"compute_ms\": " << median(compute_ms) << ", \"ranks\": " << ranks
         << ", \"samples_per_s\": " << samples_per_s << ", \"peak_bytes\": " << mem.peak_bytes << "}\n";
   }
   return 0;

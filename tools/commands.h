@@ -116,8 +116,27 @@ struct BenchInferOptions {
   int64_t batch = 4;
   int repeats = 5;
   bool quick = false;
+  std::string json;
 };
 int run_bench_infer(const BenchInferOptions& options);
+
+// `lits forward`: one forward pass on an .npy input, the output to an .npy (tools/forward.cpp), so that other
+// implementations of the network can be compared with the engine's value by value (tools/compare_torch.py).
+struct ForwardOptions {
+  std::string setup;  // the network of this setup's run `run`, initialised from `seed` ...
+  std::string base;
+  int run = 0;
+  uint64_t seed = 1;
+  std::string model;         // ... or a trained run folder (config.json, checkpoint_best)
+  std::string weights;       // optional: "model.<name>" tensors of a safetensors file loaded over the network
+  std::string save_weights;  // optional: the weights the pass starts from, as "model.<name>" (float32)
+  std::string input;         // .npy, float32 or float64 [N, C, H, W]
+  std::string output;        // .npy [N, K, H, W] in `dtype`
+  std::string dtype = "float64";
+  std::string device = "cpu";
+  bool train_mode = false;  // BatchNorm with batch statistics (and dropout, if any) instead of eval mode
+};
+int run_forward(const ForwardOptions& options);
 
 // `lits demo`: the whole pipeline on phantom data (tools/demo.cpp).
 int run_demo(const DemoOptions& options);

@@ -9,8 +9,9 @@
 #                                  (CUDA on, sm_90 only, oneDNN/BLAS off), build, run every test
 #                                  (the *CudaMatchesCpu parity tests and the one-rank NCCL training
 #                                  test run instead of skipping), run
-#                                  `lits bench ops`, `lits demo --quick`, `lits bench train` and
-#                                  `lits bench loader`; logs and JSON go to
+#                                  `lits bench ops`, `lits demo --quick`, `lits bench train`,
+#                                  `lits bench loader` and tools/compare_torch.py (PyTorch side by
+#                                  side, when the machine has it); logs and JSON go to
 #                                  $OUT (else build-gpu/out/); the last lines are a summary table.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -83,7 +84,7 @@ run() {
 
   local gen=""
   command -v ninja > /dev/null && gen="-G Ninja"
-  local status_configure=0 status_build=0 status_tests=0 status_bench=0 status_demo=0 status_train=0
+  local status_configure=0 status_build=0 status_tests=0 status_bench=0 status_demo=0 status_train=0 status_torch=0
   # shellcheck disable=SC2086
   cmake -S . -B build-gpu $gen -DCMAKE_BUILD_TYPE=Release -DLITS_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DLITS_ONEDNN=OFF -DLITS_BLAS=OFF -DLITS_GTEST_SOURCE="$DEPS/googletest" \
@@ -110,6 +111,17 @@ run() {
     timeout 90 build-gpu/tools/lits bench loader --threads 1,4,8,16 --json "$out/bench_loader.json" \
       > "$out/bench_loader.txt" 2>&1 || echo "bench loader failed ($?)" >> "$out/bench_loader.txt"
     tail -6 "$out/bench_loader.txt"
+    # PyTorch side by side (tools/compare_torch.py): parameter counts and float64 forward parity on the GPU,
+    # then training and inference timings against eager float32, TF32, AMP bf16 channels_last and
+    # torch.compile. A figure only, bounded in time; LITS_GPU_CHECK_TORCH=0 skips it, and the script itself
+    # says "skipped" where this machine's Python has no PyTorch or no CUDA in it.
+    if [ "${LITS_GPU_CHECK_TORCH:-1}" != 0 ]; then
+      timeout 180 python3 tools/compare_torch.py --device cuda --lits build-gpu/tools/lits --rounds 1 \
+        --json "$out/compare_torch.json" > "$out/compare_torch.txt" 2>&1 || status_torch=$?
+      tail -20 "$out/compare_torch.txt"
+    else
+      echo "skipped (LITS_GPU_CHECK_TORCH=0)" > "$out/compare_torch.txt"
+    fi
   fi
 
   echo
@@ -143,6 +155,9 @@ PY
   printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
   printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && grep -E "^  (liver|lesion) |^liver bar|^total" "$out/demo_cuda.txt" | tr -s ' ' | paste -sd';' || echo "FAILED ($status_demo)")"
   printf "%-12s %s\n" train "$([ $status_train -eq 0 ] && tail -2 "$out/bench_train_cuda.txt" | head -1 || echo "FAILED ($status_train)")"
+  if [ -f "$out/compare_torch.txt" ]; then
+    printf "%-12s %s\n" torch "$([ $status_torch -eq 0 ] && grep -E "skipped|^check " "$out/compare_torch.txt" | sed 's/: parameters.*max |lits - torch|: / /' | paste -sd';' || echo "FAILED or timed out ($status_torch; compare_torch.txt)")"
+  fi
   [ -f "$out/bench_loader.txt" ] && sed -n 's/^ *\([0-9][0-9]*\) .*/&/p' "$out/bench_loader.txt" | awk '{printf "%-12s %s threads: %s samples/s\n", "loader", $1, $3}'
   [ $status_configure -eq 0 ] && [ $status_build -eq 0 ] && [ $status_tests -eq 0 ] && [ $status_bench -eq 0 ]
 }

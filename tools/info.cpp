@@ -1,6 +1,7 @@
 // `lits info`: for every run of a setup file, the resolved parameters, the network's parameter
-// count, per-level shapes for an input size, and FLOPs per slice (2 x multiply-accumulates). Every
-// network and training value is checked against its limit first, as `lits train` checks them.
+// count, per-level shapes for an input size, and FLOPs per slice (2 x multiply-accumulates); with --json
+// also the network's configuration as built. Every network and training value is checked against its
+// limit first, as `lits train` checks them.
 #include <cstdio>
 #include <sstream>
 
@@ -20,6 +21,30 @@ std::string json_escape(const std::string& s) {
     out += ch;
   }
   return out;
+}
+
+std::string json_ints(const std::vector<int64_t>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out.append(i ? ", " : "").append(std::to_string(v[i]));
+  return out + "]";
+}
+
+// The network as built: the setup's values with the reference's defaults filled in (unet_config.h), so a
+// tool that rebuilds it elsewhere (tools/compare_torch.py) need not repeat those rules.
+std::string network_json(const UNetConfig& c) {
+  std::ostringstream o;
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  o << "{\"structure\": " << json_ints(c.structure) << ", \"structure_up\": " << json_ints(c.structure_up)
+    << ", \"filter_start\": " << c.filter_start << ", \"filter_start_up\": " << c.filter_start_up
+    << ", \"channels\": " << c.channels << ", \"dilation\": " << json_ints(c.dilation)
+    << ", \"dilation_up\": " << json_ints(c.dilation_up) << ", \"backbone\": \"" << c.backbone
+    << "\", \"block_type\": \"" << c.block_type << "\", \"use_conv_pool\": " << flag(c.use_conv_pool)
+    << ", \"up_conv_type\": " << json_ints(c.up_conv_type) << ", \"use_pypool\": " << flag(c.use_pypool)
+    << ", \"use_auxiliary_inputs\": " << flag(c.use_auxiliary_inputs) << ", \"se_reduction\": " << c.se_reduction
+    << ", \"use_batchnorm\": " << flag(c.use_batchnorm) << ", \"dropout\": " << c.dropout << ", \"init_type\": \""
+    << init_type_name(c.init_type) << "\", \"num_out_classes\": " << c.num_out_classes
+    << ", \"output_logits\": " << flag(c.output_logits) << "}";
+  return o.str();
 }
 
 }  // namespace
@@ -65,7 +90,8 @@ int run_info(const InfoOptions& options) {
       const SetupEntry& e = s.entries()[i];
       json << (i ? ", " : "") << "\"" << e.key << "\": \"" << json_escape(e.value.str()) << "\"";
     }
-    json << "}, \"parameter_count\": " << params << ", \"size\": " << options.size << ", \"levels\": [";
+    json << "}, \"network\": " << network_json(cfg) << ", \"parameter_count\": " << params
+         << ", \"size\": " << options.size << ", \"levels\": [";
     for (size_t i = 0; i < shapes.size(); ++i)
       json << (i ? ", " : "") << "{\"name\": \"" << shapes[i].name << "\", \"shape\": [" << shapes[i].channels << ", "
            << shapes[i].height << ", " << shapes[i].width << "]}";

@@ -2,6 +2,8 @@
 // library arrive as lits::Error and are printed as "lits: error: ..." with exit status 1.
 #include <CLI/CLI.hpp>
 
+#include <omp.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -42,6 +44,8 @@ struct Commands {
   CLI::App* train_cmd = nullptr;
   InfoOptions info;
   GraphOptions graph;
+  ForwardOptions forward;
+  CLI::App* forward_cmd = nullptr;
   CLI::App* info_cmd = nullptr;
   CLI::App* graph_cmd = nullptr;
 };
@@ -146,6 +150,7 @@ void add_bench(CLI::App& app, Commands& c) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   c.binfer_cmd->add_flag("--quick", c.bench_infer.quick, "64 x 64, batch 1, one pass (smoke test)");
+  c.binfer_cmd->add_option("--json", c.bench_infer.json, "Also write the results as JSON to this file");
 }
 
 void add_inference(CLI::App& app, Commands& c) {
@@ -264,6 +269,37 @@ void add_info(CLI::App& app, Commands& c) {
   c.info_cmd->add_flag("--json", c.info.json, "Print JSON instead of text");
 }
 
+void add_forward(CLI::App& app, Commands& c) {
+  ForwardOptions& f = c.forward;
+  c.forward_cmd = app.add_subcommand(
+      "forward",
+      "One forward pass of a network on an .npy input, the output to an .npy (float64 by default, eval mode): for "
+      "comparing the engine with other implementations value by value (tools/compare_torch.py)");
+  CLI::Option* setup = c.forward_cmd->add_option(
+      "--setup", f.setup, "Setup file (a path, or a name in models/presets/): its network, initialised from --seed");
+  add_base_option(c.forward_cmd, f.base);
+  c.forward_cmd->add_option("--run", f.run, "Which run of the setup file")->capture_default_str();
+  c.forward_cmd->add_option("--seed", f.seed, "Seed of the setup network's initialisation")->capture_default_str();
+  c.forward_cmd
+      ->add_option("--model", f.model, "Instead of --setup: a run folder of `lits train` (its checkpoint_best)")
+      ->excludes(setup);
+  c.forward_cmd->add_option(
+      "--weights", f.weights,
+      "Load the model.<name> tensors of this safetensors file (a checkpoint, or a --save-weights file) first");
+  c.forward_cmd->add_option("--save-weights", f.save_weights,
+                            "Write the weights the pass starts from (parameters and buffers, float32, named "
+                            "model.<name> as in checkpoints) to this .safetensors file");
+  c.forward_cmd->add_option("--input", f.input, "Input .npy, float32 or float64 [N, C, H, W]")->required();
+  c.forward_cmd->add_option("--output", f.output, "Output .npy [N, K, H, W] (probabilities, or logits)")->required();
+  c.forward_cmd->add_option("--dtype", f.dtype, "Compute and output dtype: float64 or float32")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float32", "float64"}));
+  c.forward_cmd->add_option("--device", f.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  c.forward_cmd->add_flag("--train-mode", f.train_mode,
+                          "Training mode: BatchNorm with the batch's statistics (and dropout, if the network has "
+                          "any) instead of the running statistics");
+}
+
 void add_graph(CLI::App& app, Commands& c) {
   c.graph_cmd = app.add_subcommand(
       "graph", "Draw the network of a setup file as a Graphviz graph (.dot, and .svg when `dot` is installed)");
@@ -284,11 +320,17 @@ int main(int argc, char** argv) {
       "lits: liver and liver-lesion segmentation (LiTS) on a hand-written C++/CUDA engine.\n"
       "The reference pipeline's setup files and UNet (`info`, `graph`), phantom CT (`synth`), the slice store\n"
       "(`convert`), training (`train`), inference (`segment`, `submit`), the LiTS metrics (`evaluate`),\n"
-      "benchmarks (`bench ops|loader|train|infer`), and `demo`: all of it end to end on phantom CT.\n"
+      "benchmarks (`bench ops|loader|train|infer`), one forward pass on an .npy for comparisons with other\n"
+      "implementations (`forward`), and `demo`: all of it end to end on phantom CT.\n"
       "Multi-GPU and multi-process training: `mpirun -np N lits train ...` (NCCL on GPUs, MPI on CPUs)."};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
+  int threads = 0;
+  app.add_option("--threads", threads,
+                 "Compute threads (OpenMP, oneDNN) of any command, given before it: `lits --threads 1 segment ...` "
+                 "(default: OMP_NUM_THREADS, else one per core). A command's own --threads counts its data workers")
+      ->check(CLI::Range(1, 4096));
 
   Commands c;
   add_demo(app, c);
@@ -298,12 +340,15 @@ int main(int argc, char** argv) {
   add_info(app, c);
   add_train(app, c);
   add_graph(app, c);
+  add_forward(app, c);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Before any parallel region; oneDNN sizes its primitives by this count (kernels/conv_onednn.cpp).
+  if (threads > 0) omp_set_num_threads(threads);
   try {
     if (show_version) {
       std::cout << version_text();
@@ -334,6 +379,7 @@ int main(int argc, char** argv) {
     if (*c.info_cmd) return run_info(c.info);
     if (*c.train_cmd) return run_train(c.train);
     if (*c.graph_cmd) return run_graph(c.graph);
+    if (*c.forward_cmd) return run_forward(c.forward);
     std::cout << app.help();
     return 0;
   } catch (const lits::Error& e) {

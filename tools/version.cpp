@@ -27,7 +27,8 @@ std::string version_text() {
   if (cuda_emulated()) s += "  --device auto runs on the CPU; --device cuda[:N] picks an emulated device\n";
   s += std::string("  CPU GEMM: ") + kernels::gemm_cpu_backend() + "\n";
   s += "  oneDNN: " + kernels::onednn_info() + "\n";
-  s += "  CPU threads: " + std::to_string(omp_get_max_threads()) + " (OMP_NUM_THREADS to change)\n";
+  s += "  CPU threads: " + std::to_string(omp_get_max_threads()) +
+       " (lits --threads N, or OMP_NUM_THREADS, to change)\n";
   s += "  multi-process training: MPI " + (built_with_mpi() ? mpi_library_version() : std::string("not built")) +
        ", NCCL " + (built_with_nccl() ? "built" : "not built") +
        (mpi_launcher().empty() ? "" : "; started by " + mpi_launcher()) + "\n";

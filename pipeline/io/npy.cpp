@@ -75,6 +75,7 @@ const char* npy_descr(NpyType type) {
     case NpyType::kInt16: return "<i2";
     case NpyType::kFloat16: return "<f2";
     case NpyType::kFloat32: return "<f4";
+    case NpyType::kFloat64: return "<f8";
   }
   return "?";
 }
@@ -85,6 +86,7 @@ int64_t npy_item_size(NpyType type) {
     case NpyType::kInt16: return 2;
     case NpyType::kFloat16: return 2;
     case NpyType::kFloat32: return 4;
+    case NpyType::kFloat64: return 8;
   }
   return 0;
 }
@@ -141,7 +143,7 @@ NpyHeader read_header(std::istream& in, const std::string& path) {
   h.data_offset = static_cast<int64_t>(kMagicSize + 4 + len);
   const std::string descr = header_field(header, "descr", path);
   bool known = false;
-  for (NpyType t : {NpyType::kUInt8, NpyType::kInt16, NpyType::kFloat16, NpyType::kFloat32}) {
+  for (NpyType t : {NpyType::kUInt8, NpyType::kInt16, NpyType::kFloat16, NpyType::kFloat32, NpyType::kFloat64}) {
     std::string expect = "'";
     expect.append(npy_descr(t)).append("'");
     if (descr == expect) {
@@ -149,7 +151,7 @@ NpyHeader read_header(std::istream& in, const std::string& path) {
       known = true;
     }
   }
-  LITS_CHECK(known, "npy file '" << path << "': dtype " << descr << " (expected |u1, <i2, <f2 or <f4)");
+  LITS_CHECK(known, "npy file '" << path << "': dtype " << descr << " (expected |u1, <i2, <f2, <f4 or <f8)");
   LITS_CHECK(header_field(header, "fortran_order", path) == "False",
              "npy file '" << path << "': Fortran order (expected C order)");
   std::string shape = header_field(header, "shape", path);

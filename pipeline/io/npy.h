@@ -1,5 +1,6 @@
 // NumPy .npy files (format version 1.0) for the slice store (docs/architecture.md section 9): images int16,
-// labels uint8, weightmaps float16, so `numpy.load` opens every file. Little-endian, C order.
+// labels uint8, weightmaps float16, so `numpy.load` opens every file; float32 and float64 for the network
+// inputs and outputs of `lits forward`. Little-endian, C order.
 // Writes are atomic: a temporary file in the same folder, fsync, rename.
 #pragma once
 
@@ -9,9 +10,9 @@
 
 namespace lits {
 
-enum class NpyType { kUInt8, kInt16, kFloat16, kFloat32 };
+enum class NpyType { kUInt8, kInt16, kFloat16, kFloat32, kFloat64 };
 
-// "|u1", "<i2", "<f2", "<f4"
+// "|u1", "<i2", "<f2", "<f4", "<f8"
 const char* npy_descr(NpyType type);
 int64_t npy_item_size(NpyType type);
 

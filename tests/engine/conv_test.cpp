@@ -165,8 +165,12 @@ TEST(Conv, OneDnnMatchesReferenceKernels) {
   std::mt19937 rng(5);
   std::normal_distribution<float> nd;
   // Odd sizes with stride 2 exercise oneDNN's right padding; dilation 3 and a pypool-like head too.
+  // The last three have channel counts oneDNN runs in its channel-blocked layouts (20 is padded to
+  // 24 inside them; 1 input channel keeps a plain source): the reorders into and out of those.
   for (const ConvCase& c : {ConvCase{2, 5, 11, 9, 6, 3, 1, 1, 1}, ConvCase{2, 4, 11, 10, 3, 3, 2, 1, 1},
-                            ConvCase{1, 3, 12, 12, 4, 3, 1, 3, 3}, ConvCase{1, 6, 33, 33, 2, 16, 8, 4, 1}}) {
+                            ConvCase{1, 3, 12, 12, 4, 3, 1, 3, 3}, ConvCase{1, 6, 33, 33, 2, 16, 8, 4, 1},
+                            ConvCase{2, 20, 17, 19, 40, 3, 1, 1, 1}, ConvCase{1, 32, 16, 16, 64, 3, 2, 1, 1},
+                            ConvCase{2, 1, 20, 20, 16, 3, 1, 1, 1}}) {
     kernels::ConvShape s{c.N, c.Ci, c.H, c.W, c.Co, c.K, 0, 0, c.s, c.p, c.d};
     s.Ho = kernels::conv_out_size(c.H, c.K, c.s, c.p, c.d);
     s.Wo = kernels::conv_out_size(c.W, c.K, c.s, c.p, c.d);

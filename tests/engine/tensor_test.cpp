@@ -47,6 +47,30 @@ TEST(Tensor, AllocatorCountsLiveAndPeakBytes) {
   EXPECT_GE(allocator_stats(cpu).peak_bytes, base + 8000);
 }
 
+// Large CPU blocks are kept on free and handed to the next request of the same 2 MiB bin (so a
+// training step does not page-fault its activations in again); empty_cache gives them back.
+TEST(Tensor, LargeCpuBlocksAreCachedAndReused) {
+  const Device cpu = Device::cpu();
+  empty_cache(cpu);
+  EXPECT_EQ(allocator_stats(cpu).cached_bytes, 0);
+  const void* first = nullptr;
+  {
+    const Tensor t = Tensor::empty({3 << 20}, DType::kFloat32);  // 12 MiB
+    first = t.data_ptr();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 64, 0u);
+  }
+  EXPECT_EQ(allocator_stats(cpu).cached_bytes, 12 << 20);
+  {
+    const Tensor t = Tensor::empty({(3 << 20) - 100}, DType::kFloat32);  // the same bin
+    EXPECT_EQ(t.data_ptr(), first) << "the cached block should be reused";
+    EXPECT_EQ(allocator_stats(cpu).cached_bytes, 0);
+  }
+  { const Tensor small = Tensor::empty({1000}, DType::kFloat32); }  // below 1 MiB: not cached
+  EXPECT_EQ(allocator_stats(cpu).cached_bytes, 12 << 20);
+  empty_cache(cpu);
+  EXPECT_EQ(allocator_stats(cpu).cached_bytes, 0);
+}
+
 TEST(Tensor, FromValuesAndToVectorRoundTrip) {
   const Tensor t = Tensor::from_values({1, 2, 3, 4, 5, 6}, {2, 3});
   EXPECT_EQ(t.to_vector(), (std::vector<double>{1, 2, 3, 4, 5, 6}));

@@ -83,8 +83,9 @@ int npy_seeds(const fs::path& dir) {
   write_npy((dir / "i2.npy").string(), lits::NpyType::kInt16, {2, 3, 4}, bytes.data());
   write_npy((dir / "f2.npy").string(), lits::NpyType::kFloat16, {3, 4}, bytes.data());
   write_npy((dir / "f4.npy").string(), lits::NpyType::kFloat32, {24}, bytes.data());
+  write_npy((dir / "f8.npy").string(), lits::NpyType::kFloat64, {12}, bytes.data());
   write_npy((dir / "scalar.npy").string(), lits::NpyType::kFloat32, {}, bytes.data());
-  return 5;
+  return 6;
 }
 
 int safetensors_seeds(const fs::path& dir) {

@@ -59,12 +59,13 @@ TEST_F(Npy, EveryStoreDtypeRoundTrips) {
   const int16_t i16[4] = {-1024, 0, 3071, 7};
   const uint16_t f16[4] = {0x3c00, 0x36ee, 0x0000, 0xbc00};  // float16 bit patterns
   const float f32[4] = {0.5f, -2.25f, 1e-7f, 3e38f};
+  const double f64[4] = {0.1, -2.5e-300, 1e300, -0.0};
   struct Case {
     NpyType type;
     const void* data;
   };
   for (const Case& c : {Case{NpyType::kUInt8, u8}, Case{NpyType::kInt16, i16}, Case{NpyType::kFloat16, f16},
-                        Case{NpyType::kFloat32, f32}}) {
+                        Case{NpyType::kFloat32, f32}, Case{NpyType::kFloat64, f64}}) {
     write_npy(path("x.npy"), c.type, {1, 2, 2}, c.data);
     const NpyArray a = read_npy(path("x.npy"));
     EXPECT_EQ(a.type, c.type);
@@ -98,11 +99,12 @@ TEST_F(Npy, BadFilesAreNamedWithTheReason) {
   expect_contains(error_of([&] { read_npy(path("t.npy")); }), {"t.npy", "truncated data", "13 of 16"});
   write_npy(path("d.npy"), NpyType::kFloat32, {4}, f);
   std::string d = file_bytes(path("d.npy"));
-  d.replace(d.find("<f4"), 3, "<f8");
-  std::ofstream(path("d8.npy"), std::ios::binary) << d;
-  expect_contains(error_of([&] { read_npy(path("d8.npy")); }), {"d8.npy", "'<f8'", "expected |u1, <i2, <f2 or <f4"});
+  d.replace(d.find("<f4"), 3, "<i8");
+  std::ofstream(path("i8.npy"), std::ios::binary) << d;
+  expect_contains(error_of([&] { read_npy(path("i8.npy")); }),
+                  {"i8.npy", "'<i8'", "expected |u1, <i2, <f2, <f4 or <f8"});
   d.replace(d.find("False"), 5, "True ");
-  d.replace(d.find("<f8"), 3, "<f4");
+  d.replace(d.find("<i8"), 3, "<f4");
   std::ofstream(path("fo.npy"), std::ios::binary) << d;
   expect_contains(error_of([&] { read_npy(path("fo.npy")); }), {"fo.npy", "Fortran order"});
 }
