@@ -51,7 +51,7 @@ FmaPeak measure_fma_peak() {
   peak.threads = omp_get_max_threads();
   peak.isa = avx2 ? "AVX2+FMA" : "SSE2 (mul+add)";
   const double flops = 2.0 * lanes * kChains * static_cast<double>(kIterations) * peak.threads;
-  for (int run = 0; run < 4; ++run) {
+  for (int run = 0; run < 6; ++run) {
     const auto t0 = std::chrono::steady_clock::now();
     float sum = 0;
 #pragma omp parallel reduction(+ : sum)

@@ -11,7 +11,7 @@ struct FmaPeak {
   const char* isa = "";  // "AVX2+FMA" or "SSE2 (mul+add)"
 };
 
-// About 0.1 s: the best of three runs after a warm-up run.
+// About 0.2 s: the best of five runs after a warm-up run (a neighbour may take a core for a while).
 FmaPeak measure_fma_peak();
 
 }  // namespace lits::tools
