@@ -8,8 +8,10 @@
 #                            sanitizer and OpenMP runtimes
 set -euo pipefail
 
+# python3: the tests of `lits forward` and of tools/compare_torch.py are Python scripts (standard
+# library only; the PyTorch one skips without torch).
 packages=(cmake ninja-build g++ make pkg-config zlib1g-dev libgtest-dev libcli11-dev libdnnl-dev
-          libopenblas-dev libnifti2-dev libpng-dev libopenmpi-dev openmpi-bin)
+          libopenblas-dev libnifti2-dev libpng-dev libopenmpi-dev openmpi-bin python3)
 case ${1:-} in
   "") ;;
   --check) packages=(clang-format python3 git) ;;
