@@ -57,13 +57,18 @@ void* take_cached(CpuCache& c, int64_t bin, int64_t* size) {
   return p;
 }
 
-void cpu_release_cache() {
-  CpuCache& c = cpu_cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
+// The caller holds c.mutex.
+void release_cached(CpuCache& c) {
   for (auto& entry : c.free_blocks)
     for (void* p : entry.second) std::free(p);
   c.free_blocks.clear();
   c.cached_bytes = 0;
+}
+
+void cpu_release_cache() {
+  CpuCache& c = cpu_cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  release_cached(c);
 }
 
 void* allocate_large(int64_t bytes) {
@@ -73,10 +78,7 @@ void* allocate_large(int64_t bytes) {
   void* p = take_cached(c, size, &size);
   if (p == nullptr) p = std::aligned_alloc(kCpuAlignment, static_cast<size_t>(size));
   if (p == nullptr) {  // the cache may hold what the system lacks
-    for (auto& entry : c.free_blocks)
-      for (void* q : entry.second) std::free(q);
-    c.free_blocks.clear();
-    c.cached_bytes = 0;
+    release_cached(c);
     p = std::aligned_alloc(kCpuAlignment, static_cast<size_t>(size));
   }
   if (p != nullptr) c.in_use[p] = size;
