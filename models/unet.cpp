@@ -16,11 +16,11 @@ namespace lits {
 
 namespace {
 
-constexpr double kSlope = 0.05;  // every activation of the reference is LeakyReLU(0.05)
+constexpr double kSlope = kUNetSlope;
 
 std::shared_ptr<Module> make_norm(const UNetConfig& c, int64_t channels, int64_t groups, const std::string& where,
                                   Generator& gen) {
-  if (c.use_batchnorm) return std::make_shared<BatchNorm2d>(channels, 0.1, 1e-5, gen);
+  if (c.use_batchnorm) return std::make_shared<BatchNorm2d>(channels, 0.1, kUNetBatchNormEps, gen);
   LITS_CHECK(groups >= 1 && channels % groups == 0,
              "UNet " << where << ": GroupNorm with " << groups << " groups does not divide " << channels
                      << " channels (the reference's group rule, section 2.5; use use_batchnorm or other widths)");

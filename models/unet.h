@@ -22,6 +22,10 @@ namespace lits {
 
 class ConvStage;
 
+// Every activation of the reference is LeakyReLU(0.05); every BatchNorm has eps 1e-5.
+constexpr double kUNetSlope = 0.05;
+constexpr double kUNetBatchNormEps = 1e-5;
+
 struct UNetOutput {
   Tensor out;               // [N, K, H, W] probabilities (or logits when the loss takes logits)
   std::vector<Tensor> aux;  // training mode with auxiliary heads: aux[k] at H / 2^(k+1)

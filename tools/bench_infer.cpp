@@ -1,6 +1,7 @@
 // `lits bench infer`: inference speed of a setup's network at full slice size in eval mode (no gradients),
 // as `lits segment` runs it: slices per second, per-batch time and peak memory. The weights are the
-// initial ones: the speed does not depend on them.
+// initial ones: the speed does not depend on them. On the CPU that is the fused path
+// (models/unet_fused.h) wherever it applies; --unfused times the op-by-op one.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "engine/ops.h"
 #include "models/setup_files.h"
 #include "models/unet.h"
+#include "models/unet_fused.h"
 #include "tools/commands.h"
 #include "tools/fma_peak.h"
 #include "tools/torch_ratio.h"
@@ -39,21 +41,35 @@ int run_bench_infer(const BenchInferOptions& options) {
               net.macs_per_slice(size, size) / 1e9, static_cast<long long>(size), static_cast<long long>(size),
               static_cast<long long>(batch), device.label().c_str());
   note_emulated_timings(device);
-  net.run(x);  // warm-up: allocator, cuDNN algorithm choice
+  const std::string why_not = device.is_cpu() ? FusedUNet::unsupported(net) : "not on the CPU";
+  std::unique_ptr<FusedUNet> fused;
+  if (why_not.empty() && !options.unfused) fused = std::make_unique<FusedUNet>(net);
+  auto forward = [&] { return fused ? fused->run(x) : net.run(x).out; };
+  forward();  // warm-up: allocator, cuDNN algorithm choice, the fused program
+  int64_t arena = 0;
+  if (fused) {
+    const std::string text = fused->describe(batch, size, size);
+    std::printf("path: fused, %s", options.verbose ? text.c_str() : text.substr(0, text.find('\n') + 1).c_str());
+    arena = fused->arena_bytes(batch, size, size);
+  } else {
+    std::printf("path: op by op (%s)\n", options.unfused ? "--unfused" : why_not.c_str());
+  }
   cuda::synchronize(device);
   reset_peak_bytes(device);
   std::vector<double> ms;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Tensor out = net.run(x).out;
+    const Tensor out = forward();
     cuda::synchronize(device);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
   const double med = ms[ms.size() / 2];
   std::printf("%12s %12s %12s %14s\n", "ms/batch", "ms/slice", "slices/s", "peak memory");
+  // The fused program's activations live in its own arena, outside the engine's allocator.
+  const int64_t peak_bytes = allocator_stats(device).peak_bytes + arena;
   std::printf("%12.1f %12.1f %12.2f %11.1f MB\n", med, med / static_cast<double>(batch),
-              1e3 * static_cast<double>(batch) / med, allocator_stats(device).peak_bytes / 1e6);
+              1e3 * static_cast<double>(batch) / med, static_cast<double>(peak_bytes) / 1e6);
   const double gflops = 2.0 * net.macs_per_slice(size, size) * static_cast<double>(batch) / (med * 1e-3) / 1e9;
   std::printf("(median of %d; %.1f GFLOP/s", repeats, gflops);
   if (device.is_cpu()) {
@@ -71,7 +87,7 @@ int run_bench_infer(const BenchInferOptions& options) {
         << ", \"parameters\": " << net.parameter_count() << ", \"batch\": " << batch << ", \"size\": " << size
         << ", \"repeats\": " << repeats << ", \"ms_per_batch\": " << med
         << ", \"slices_per_s\": " << 1e3 * static_cast<double>(batch) / med
-        << ", \"peak_bytes\": " << allocator_stats(device).peak_bytes << "}\n";
+        << ", \"fused\": " << (fused ? "true" : "false") << ", \"peak_bytes\": " << peak_bytes << "}\n";
   }
   return 0;
 }

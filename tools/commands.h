@@ -116,6 +116,8 @@ struct BenchInferOptions {
   int64_t batch = 4;
   int repeats = 5;
   bool quick = false;
+  bool unfused = false;  // the op-by-op path even where the fused one applies
+  bool verbose = false;  // list the fused program's primitives
   std::string json;
 };
 int run_bench_infer(const BenchInferOptions& options);

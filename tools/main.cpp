@@ -150,6 +150,9 @@ void add_bench(CLI::App& app, Commands& c) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   c.binfer_cmd->add_flag("--quick", c.bench_infer.quick, "64 x 64, batch 1, one pass (smoke test)");
+  c.binfer_cmd->add_flag("--unfused", c.bench_infer.unfused,
+                         "Time the op-by-op path on the CPU instead of the fused one `lits segment` uses");
+  c.binfer_cmd->add_flag("--verbose", c.bench_infer.verbose, "List the fused program's primitives");
   c.binfer_cmd->add_option("--json", c.bench_infer.json, "Also write the results as JSON to this file");
 }
 

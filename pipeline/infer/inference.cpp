@@ -2,6 +2,7 @@
 #include "pipeline/infer/inference.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "engine/autograd.h"
@@ -29,6 +30,10 @@ LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stat
   load_module_state(*m.net, load_checkpoint(best).model, best);
   m.net->to(device);
   m.net->train(bn_batch_stats);
+  const char* fused = std::getenv("LITS_FUSED");
+  const bool allowed = fused == nullptr || std::string(fused) != "0";
+  if (allowed && device.is_cpu() && !bn_batch_stats && FusedUNet::unsupported(*m.net).empty())
+    m.fused = std::make_unique<FusedUNet>(*m.net);
   m.channels = static_cast<int>(config.channels);
   m.standardize = !m.setup.get<bool>("no_standardize");
   m.divisor = int64_t{1} << (config.levels() - 1);
@@ -73,7 +78,7 @@ std::vector<float> ensemble_probability(const std::vector<LoadedModel>& models, 
             dst[r * wp + q] = table[static_cast<size_t>(src[r * v.width + q] + 32768)];
       }
     }
-    Tensor out = m.net->run(x.to(device)).out;
+    Tensor out = m.fused ? m.fused->run(x) : m.net->run(x.to(device)).out;
     const UNetConfig& cfg = m.net->config();
     if (cfg.output_logits) out = cfg.num_out_classes == 1 ? sigmoid(out) : softmax(out);
     const int64_t k = out.shape()[1];

@@ -12,6 +12,7 @@
 
 #include "models/setup.h"
 #include "models/unet.h"
+#include "models/unet_fused.h"
 
 namespace lits {
 
@@ -20,6 +21,7 @@ struct LoadedModel {
   Setup setup;
   std::unique_ptr<Generator> gen;  // outlives the network (dropout)
   std::unique_ptr<UNet> net;
+  std::unique_ptr<FusedUNet> fused;  // the CPU's fused path over `net`, where it applies
   int channels = 1;
   bool standardize = false;
   int64_t divisor = 1;             // H and W must be multiples: 2^(levels-1)
@@ -28,7 +30,9 @@ struct LoadedModel {
 
 // `dir` must be a run folder (config.json, checkpoint_best.safetensors); errors name it. The network is in
 // eval mode (BatchNorm running statistics), or in training mode with `bn_batch_stats` (per-batch BatchNorm
-// statistics and active dropout, as the reference's test scripts ran it).
+// statistics and active dropout, as the reference's test scripts ran it). On the CPU in eval mode the
+// slices go through the fused path (models/unet_fused.h) where the network allows it, unless the
+// environment sets LITS_FUSED=0.
 LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stats);
 
 // A volume in the slice store's layout: slice k is image[k][i][j] = voxel (i, j, k), int16 HU.
