@@ -181,11 +181,6 @@ InferProgram::InferProgram(int64_t n, int64_t c, int64_t h, int64_t w) : impl_(s
 
 InferProgram::~InferProgram() = default;
 
-std::vector<int64_t> InferProgram::dims(int v) const {
-  const memory::dims d = impl_->value(v).desc.dims();
-  return {d.begin(), d.end()};
-}
-
 int InferProgram::conv(int src, InferConv c, std::vector<InferPost> posts) {
   Impl& m = *impl_;
   const memory::dims in = m.value(src).desc.dims();
@@ -454,7 +449,6 @@ int InferProgram::add(int, int) { return -1; }
 int InferProgram::max_pool(int, int64_t, int64_t, int64_t) { return -1; }
 int InferProgram::upsample_nearest2x(int) { return -1; }
 void InferProgram::affine_in_place(int, std::vector<float>, std::vector<float>) {}
-std::vector<int64_t> InferProgram::dims(int) const { return {}; }
 void InferProgram::finish(int) {}
 void InferProgram::run(const float*, float*) {}
 int64_t InferProgram::arena_bytes() const { return 0; }

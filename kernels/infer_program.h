@@ -55,9 +55,6 @@ class InferProgram {
   // y = x * scale[c] + shift[c], in place: `src` must have no reader after this one.
   void affine_in_place(int src, std::vector<float> scale, std::vector<float> shift);
 
-  // [n, c, h, w] of a value.
-  std::vector<int64_t> dims(int value) const;
-
   // Plans the arena with `output` as the result (written to run()'s `out` as plain NCHW).
   void finish(int output);
   void run(const float* in, float* out);
