@@ -153,15 +153,11 @@ class Builder {
     return a;
   }
 
-  // A convolution followed by `a`: each output channel's weights and bias scaled, the shift added.
+  // A convolution (not transposed: weight [out, in, k, k]) followed by `a`: each output channel's
+  // weights and bias scaled, the shift added.
   static void fold(InferConv& cv, const Affine& a) {
     const size_t co = static_cast<size_t>(cv.out_channels), per = cv.weight.size() / co;
-    if (cv.transposed) {  // [in, out, k, k]
-      const size_t kk = static_cast<size_t>(cv.kernel * cv.kernel);
-      for (size_t i = 0; i < cv.weight.size(); ++i) cv.weight[i] *= a.scale[(i / kk) % co];
-    } else {
-      for (size_t i = 0; i < cv.weight.size(); ++i) cv.weight[i] *= a.scale[i / per];
-    }
+    for (size_t i = 0; i < cv.weight.size(); ++i) cv.weight[i] *= a.scale[i / per];
     for (size_t o = 0; o < co; ++o) cv.bias[o] = static_cast<float>(double(cv.bias[o]) * a.scale[o] + a.shift[o]);
   }
 
