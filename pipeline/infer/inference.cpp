@@ -8,7 +8,9 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "pipeline/data/convert.h"
 #include "pipeline/data/split.h"
+#include "pipeline/io/nifti.h"
 #include "pipeline/train/checkpoint.h"
 #include "pipeline/train/run_folder.h"
 
@@ -39,6 +41,17 @@ LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stat
   m.divisor = int64_t{1} << (config.levels() - 1);
   m.input_table = hu_input_table(m.standardize);
   return m;
+}
+
+SliceVolume read_slice_volume(const std::string& path, NiftiGeometry* geometry) {
+  NiftiVolume v = read_nifti(path);
+  if (geometry != nullptr) *geometry = v.geometry;
+  SliceVolume s;
+  s.depth = v.geometry.dims[2];
+  s.height = v.geometry.dims[0];
+  s.width = v.geometry.dims[1];
+  s.image = store_image_from_nifti(v.values, v.geometry.dims);
+  return s;
 }
 
 namespace {

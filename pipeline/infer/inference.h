@@ -16,6 +16,8 @@
 
 namespace lits {
 
+struct NiftiGeometry;  // pipeline/io/nifti.h
+
 struct LoadedModel {
   std::string dir;
   Setup setup;
@@ -40,6 +42,9 @@ struct SliceVolume {
   int64_t depth = 0, height = 0, width = 0;
   std::vector<int16_t> image;  // [depth, height, width]
 };
+
+// A NIfTI volume read into the slice store's layout; its geometry too when `geometry` is given.
+SliceVolume read_slice_volume(const std::string& path, NiftiGeometry* geometry = nullptr);
 
 // The ensemble's mean foreground probability [count, height, width] of slices first .. first + count - 1,
 // each model's input made as segment_slices describes.

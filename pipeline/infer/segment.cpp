@@ -53,18 +53,6 @@ std::vector<LoadedModel> load_models(const SegmentOptions& o, Device device) {
   return models;
 }
 
-// The volume in store layout, and its geometry.
-SliceVolume read_volume(const std::string& path, NiftiGeometry* geometry) {
-  NiftiVolume v = read_nifti(path);
-  *geometry = v.geometry;
-  SliceVolume s;
-  s.depth = v.geometry.dims[2];
-  s.height = v.geometry.dims[0];
-  s.width = v.geometry.dims[1];
-  s.image = store_image_from_nifti(v.values, v.geometry.dims);
-  return s;
-}
-
 template <typename Work>
 SegmentReport for_each_volume(const SegmentOptions& o, const std::vector<fs::path>& files,
                               const VolumeProgress& progress, Work&& work) {
@@ -124,7 +112,7 @@ SegmentReport segment_liver(const SegmentOptions& o, const VolumeProgress& progr
   const std::vector<LoadedModel> models = load_models(o, device);
   return for_each_volume(o, files, progress, [&](const fs::path& file, VolumeOutcome& r, double& seconds) {
     NiftiGeometry g;
-    const SliceVolume v = read_volume(file.string(), &g);
+    const SliceVolume v = read_slice_volume(file.string(), &g);
     r.slices = v.depth;
     const auto t0 = Clock::now();
     std::vector<uint8_t> mask = segment_slices(models, v, 0, v.depth - 1, o.batch, device, nullptr, slice_progress);
@@ -156,7 +144,7 @@ SegmentReport submit_lesions(const SegmentOptions& o, const VolumeProgress& prog
     LITS_CHECK(it != livers.end(), file.string() << ": no liver mask numbered " << number << " in '" << o.liver
                                                  << "' (run `lits segment` first)");
     NiftiGeometry g;
-    const SliceVolume v = read_volume(file.string(), &g);
+    const SliceVolume v = read_slice_volume(file.string(), &g);
     r.slices = v.depth;
     const NiftiGeometry lg = read_nifti_geometry(it->string());
     LITS_CHECK(lg.dims == g.dims, it->string() << ": liver mask of dims " << lg.dims[0] << " x " << lg.dims[1] << " x "

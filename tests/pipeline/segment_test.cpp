@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -155,18 +157,36 @@ TEST_F(SegmentRuns, OutputsKeepTheInputGeometryAndLabelsNestInTheLiver) {
   }
 }
 
+// Segmentation on the CPU takes the fused path (models/unet_fused.h); with trained weights it gives
+// the op-by-op path's probabilities, and LITS_FUSED=0 turns it off.
+TEST_F(SegmentRuns, FusedAndOpByOpInferenceAgree) {
+  std::vector<LoadedModel> fused, plain;
+  fused.push_back(load_model(liver_, Device::cpu(), false));
+  plain.push_back(load_model(liver_, Device::cpu(), false));
+  if (!fused[0].fused) GTEST_SKIP() << "no fused path: " << FusedUNet::unsupported(*fused[0].net);
+  plain[0].fused.reset();
+  const SliceVolume v = read_slice_volume((fs::path(volumes_) / "test-volume-0.nii.gz").string());
+  const std::vector<float> pf = ensemble_probability(fused, v, 0, v.depth, Device::cpu());
+  const std::vector<float> pp = ensemble_probability(plain, v, 0, v.depth, Device::cpu());
+  ASSERT_EQ(pf.size(), pp.size());
+  double worst = 0;
+  for (size_t p = 0; p < pf.size(); ++p) worst = std::max(worst, static_cast<double>(std::abs(pf[p] - pp[p])));
+  EXPECT_LE(worst, 1e-4);
+  EXPECT_GT(std::count_if(pf.begin(), pf.end(), [](float p) { return p > 0.5f; }), 0) << "a trivial output";
+  ASSERT_EQ(setenv("LITS_FUSED", "0", 1), 0);
+  EXPECT_FALSE(load_model(liver_, Device::cpu(), false).fused);
+  unsetenv("LITS_FUSED");
+  EXPECT_TRUE(load_model(liver_, Device::cpu(), false).fused);
+  EXPECT_FALSE(load_model(liver_, Device::cpu(), true).fused) << "--bn-batch-stats runs op by op";
+}
+
 TEST_F(SegmentRuns, TheEnsembleIsTheMeanOfItsMembers) {
   std::vector<LoadedModel> a, b, ab;
   a.push_back(load_model(liver_, Device::cpu(), false));
   b.push_back(load_model(lesion_, Device::cpu(), false));
   ab.push_back(load_model(liver_, Device::cpu(), false));
   ab.push_back(load_model(lesion_, Device::cpu(), false));
-  const NiftiVolume nv = read_nifti((fs::path(volumes_) / "test-volume-0.nii.gz").string());
-  SliceVolume v;
-  v.depth = nv.geometry.dims[2];
-  v.height = nv.geometry.dims[0];
-  v.width = nv.geometry.dims[1];
-  v.image = store_image_from_nifti(nv.values, nv.geometry.dims);
+  const SliceVolume v = read_slice_volume((fs::path(volumes_) / "test-volume-0.nii.gz").string());
   const std::vector<float> pa = ensemble_probability(a, v, 5, 4, Device::cpu());
   const std::vector<float> pb = ensemble_probability(b, v, 5, 4, Device::cpu());
   const std::vector<float> pab = ensemble_probability(ab, v, 5, 4, Device::cpu());
