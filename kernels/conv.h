@@ -28,6 +28,12 @@ inline int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
   return span < 0 ? 0 : span / stride + 1;
 }
 
+// oneDNN takes an explicit right padding: the one that makes a convolution from `in` pixels give
+// exactly `out` (PyTorch's floor formula), when the stride does not divide the padded extent.
+inline int64_t conv_pad_right(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  return (out - 1) * stride + (k - 1) * dil + 1 - in - pad;
+}
+
 // ---- CPU reference (T = float or double) ----
 // x [N, Ci, H, W], w [Co, Ci, K, K], bias [Co] or null -> y [N, Co, Ho, Wo]
 template <typename T>

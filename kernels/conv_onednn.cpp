@@ -84,8 +84,8 @@ Descs make_descs(const ConvShape& s, bool tag_any) {
   d.strides = {s.stride, s.stride};
   d.dilates = {s.dil - 1, s.dil - 1};
   d.pad_l = {s.pad, s.pad};
-  const int64_t extent = (s.K - 1) * s.dil + 1;
-  d.pad_r = {(s.Ho - 1) * s.stride + extent - s.H - s.pad, (s.Wo - 1) * s.stride + extent - s.W - s.pad};
+  d.pad_r = {conv_pad_right(s.H, s.Ho, s.K, s.stride, s.pad, s.dil),
+             conv_pad_right(s.W, s.Wo, s.K, s.stride, s.pad, s.dil)};
   return d;
 }
 

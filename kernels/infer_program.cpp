@@ -1,6 +1,8 @@
 // The inference program on oneDNN (v2 API, Debian's 2.6); see infer_program.h.
 #include "kernels/infer_program.h"
 
+#include "kernels/conv.h"
+
 #include <stdexcept>
 
 #if LITS_HAVE_ONEDNN
@@ -72,9 +74,10 @@ struct InferProgram::Impl {
   struct Step {
     dnnl::primitive primitive;
     std::string what;
-    std::vector<std::pair<int, int>> args;      // (DNNL argument, value)
-    std::unordered_map<int, memory> constants;  // weights, bias, post-op operands
-    std::vector<std::shared_ptr<void>> owned;   // the constants' buffers
+    std::vector<std::pair<int, int>> args;     // (DNNL argument, value)
+    std::unordered_map<int, memory> bound;     // weights, bias, post-op operands; from finish() on, every
+                                               // argument, as execute() takes them
+    std::vector<std::shared_ptr<void>> owned;  // the buffers of the constants
     memory::desc scratchpad;
   };
   std::vector<Value> values;
@@ -145,10 +148,10 @@ struct InferProgram::Impl {
           throw std::invalid_argument("InferProgram: affine of " + std::to_string(p.scale.size()) + " channels on " +
                                       std::to_string(channels));
         po.append_binary(dnnl::algorithm::binary_mul, per_channel(channels));
-        st.constants[arg] = constant(st, per_channel(channels), per_channel(channels), p.scale.data());
+        st.bound[arg] = constant(st, per_channel(channels), per_channel(channels), p.scale.data());
         po.append_binary(dnnl::algorithm::binary_add, per_channel(channels));
         const int arg2 = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index + 1) | DNNL_ARG_SRC_1;
-        st.constants[arg2] = constant(st, per_channel(channels), per_channel(channels), p.shift.data());
+        st.bound[arg2] = constant(st, per_channel(channels), per_channel(channels), p.shift.data());
       }
     }
     return po;
@@ -185,24 +188,22 @@ int InferProgram::conv(int src, InferConv c, std::vector<InferPost> posts) {
   Impl& m = *impl_;
   const memory::dims in = m.value(src).desc.dims();
   const int64_t N = in[0], Ci = in[1], H = in[2], W = in[3], Co = c.out_channels, K = c.kernel;
+  // A transposed convolution runs the convolution from its output back to its input.
   const int64_t ext = (K - 1) * c.dilation + 1;
-  int64_t Ho, Wo;
-  if (c.transposed) {
-    Ho = (H - 1) * c.stride - 2 * c.pad + ext;
-    Wo = (W - 1) * c.stride - 2 * c.pad + ext;
-  } else {
-    Ho = (H + 2 * c.pad - ext) / c.stride + 1;
-    Wo = (W + 2 * c.pad - ext) / c.stride + 1;
-  }
+  const int64_t Ho =
+      c.transposed ? (H - 1) * c.stride - 2 * c.pad + ext : conv_out_size(H, K, c.stride, c.pad, c.dilation);
+  const int64_t Wo =
+      c.transposed ? (W - 1) * c.stride - 2 * c.pad + ext : conv_out_size(W, K, c.stride, c.pad, c.dilation);
   if (static_cast<int64_t>(c.weight.size()) != Co * Ci * K * K ||
       (!c.bias.empty() && static_cast<int64_t>(c.bias.size()) != Co) || Ho <= 0 || Wo <= 0)
     throw std::invalid_argument("InferProgram: convolution " + std::to_string(Ci) + " -> " + std::to_string(Co) + " k" +
                                 std::to_string(K) + " on " + dims_str(in) + " does not fit its weights");
-  // oneDNN: dilation as extra pixels, explicit right padding (PyTorch's floor formula, see conv_onednn.cpp).
+  // oneDNN: dilation as extra pixels, and an explicit right padding.
   const memory::dims strides{c.stride, c.stride}, dil{c.dilation - 1, c.dilation - 1}, pad_l{c.pad, c.pad};
-  const memory::dims pad_r =
-      c.transposed ? memory::dims{(H - 1) * c.stride + ext - Ho - c.pad, (W - 1) * c.stride + ext - Wo - c.pad}
-                   : memory::dims{(Ho - 1) * c.stride + ext - H - c.pad, (Wo - 1) * c.stride + ext - W - c.pad};
+  const memory::dims pad_r = c.transposed ? memory::dims{conv_pad_right(Ho, H, K, c.stride, c.pad, c.dilation),
+                                                         conv_pad_right(Wo, W, K, c.stride, c.pad, c.dilation)}
+                                          : memory::dims{conv_pad_right(H, Ho, K, c.stride, c.pad, c.dilation),
+                                                         conv_pad_right(W, Wo, K, c.stride, c.pad, c.dilation)};
   const memory::desc any_src({N, Ci, H, W}, kF32, Tag::any), any_w({Co, Ci, K, K}, kF32, Tag::any),
       any_dst({N, Co, Ho, Wo}, kF32, Tag::any), bias_md({Co}, kF32, Tag::x);
   const memory::desc plain_w({Co, Ci, K, K}, kF32, c.transposed ? Tag::iohw : Tag::oihw);
@@ -229,13 +230,12 @@ int InferProgram::conv(int src, InferConv c, std::vector<InferPost> posts) {
   const memory::desc dst_md = make_pd(any_dst, m.attr())->dst_desc(0);
   // A closing affine runs as its own in-place pass where that pass is JIT code: summed over the
   // Small network at 512 x 512 that was 5 % faster than the same affine as binary post-ops.
-  if (!posts.empty() && posts.back().kind == InferPost::Kind::kAffine &&
-      !(channel_operand(dst_md) == per_channel(Co))) {
-    InferPost a = std::move(posts.back());
+  InferPost closing;
+  const bool split =
+      !posts.empty() && posts.back().kind == InferPost::Kind::kAffine && !(channel_operand(dst_md) == per_channel(Co));
+  if (split) {
+    closing = std::move(posts.back());
     posts.pop_back();
-    const int y = conv(src, std::move(c), std::move(posts));
-    affine_in_place(y, std::move(a.scale), std::move(a.shift));
-    return y;
   }
   Impl::Step st;
   std::vector<std::pair<int, int>> post_args;
@@ -246,9 +246,9 @@ int InferProgram::conv(int src, InferConv c, std::vector<InferPost> posts) {
                                     *static_cast<dnnl::deconvolution_forward::primitive_desc*>(pd.get())))
                               : dnnl::primitive(dnnl::convolution_forward(
                                     *static_cast<dnnl::convolution_forward::primitive_desc*>(pd.get())));
-  st.constants[DNNL_ARG_WEIGHTS] = m.constant(st, plain_w, pd->weights_desc(0), c.weight.data());
+  st.bound[DNNL_ARG_WEIGHTS] = m.constant(st, plain_w, pd->weights_desc(0), c.weight.data());
   m.weights += static_cast<int64_t>(pd->weights_desc(0).get_size());
-  if (!c.bias.empty()) st.constants[DNNL_ARG_BIAS] = m.constant(st, bias_md, bias_md, c.bias.data());
+  if (!c.bias.empty()) st.bound[DNNL_ARG_BIAS] = m.constant(st, bias_md, bias_md, c.bias.data());
   st.what = std::string(c.transposed ? "deconv " : "conv ") + dims_str(in) + " -> " + std::to_string(Co) + " k" +
             std::to_string(K) + " s" + std::to_string(c.stride) + " d" + std::to_string(c.dilation) + " posts " +
             std::to_string(posts.size());
@@ -262,6 +262,7 @@ int InferProgram::conv(int src, InferConv c, std::vector<InferPost> posts) {
   st.args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
   st.args.insert(st.args.end(), post_args.begin(), post_args.end());
   m.add_step(std::move(st), *pd);
+  if (split) affine_in_place(y, std::move(closing.scale), std::move(closing.shift));
   return y;
 }
 
@@ -313,9 +314,9 @@ void InferProgram::affine_in_place(int src, std::vector<float> scale, std::vecto
   Impl::Step st;
   dnnl::post_ops po;
   po.append_binary(dnnl::algorithm::binary_add, per_channel(C));
-  st.constants[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+  st.bound[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
       m.constant(st, per_channel(C), per_channel(C), shift.data());
-  st.constants[DNNL_ARG_SRC_1] = m.constant(st, per_channel(C), scale_md, scale.data());
+  st.bound[DNNL_ARG_SRC_1] = m.constant(st, per_channel(C), scale_md, scale.data());
   const dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_mul, md, scale_md, md), m.attr(po),
                                         m.engine);
   st.primitive = dnnl::binary(pd);
@@ -401,6 +402,13 @@ void InferProgram::finish(int output) {
   m.scratch = allocate(static_cast<size_t>(std::max<int64_t>(m.scratch_size, 64)));
   for (Impl::Value& value : m.values)
     value.mem = memory(value.desc, m.engine, value.offset >= 0 ? m.arena.get() + value.offset : nullptr);
+  // Each step's arguments, bound once: memory objects are handles, so run() pointing the input's
+  // and the output's at the caller's buffers reaches every step that uses them.
+  for (Impl::Step& st : m.steps) {
+    for (const auto& [arg, v] : st.args) st.bound.emplace(arg, m.values[static_cast<size_t>(v)].mem);
+    if (st.scratchpad.get_size() > 0)
+      st.bound.emplace(DNNL_ARG_SCRATCHPAD, memory(st.scratchpad, m.engine, m.scratch.get()));
+  }
 }
 
 void InferProgram::run(const float* in, float* out) {
@@ -411,13 +419,7 @@ void InferProgram::run(const float* in, float* out) {
                                 std::to_string(omp_get_max_threads()));
   m.values[0].mem.set_data_handle(const_cast<float*>(in));
   m.values[static_cast<size_t>(m.output)].mem.set_data_handle(out);
-  for (Impl::Step& st : m.steps) {
-    std::unordered_map<int, memory> args = st.constants;
-    for (const auto& [arg, v] : st.args) args.emplace(arg, m.values[static_cast<size_t>(v)].mem);
-    if (st.scratchpad.get_size() > 0)
-      args.emplace(DNNL_ARG_SCRATCHPAD, memory(st.scratchpad, m.engine, m.scratch.get()));
-    st.primitive.execute(m.stream, args);
-  }
+  for (Impl::Step& st : m.steps) st.primitive.execute(m.stream, st.bound);
   m.stream.wait();
 }
 
