@@ -52,7 +52,7 @@ void throw_library_error(kernels::Library library, int code, const char* stateme
                          const std::string& device) {
   throw_error(std::string(library_name(library)) + " error " + library_error_name(library, code) + " in `" + statement +
                   "` on " + device,
-              file, line);
+              nullptr, file, line);
 }
 
 }  // namespace lits::detail

@@ -187,7 +187,46 @@ void UNet::check_input(const Tensor& x) const {
   LITS_CHECK(x.defined() && x.ndim() == 4 && x.shape()[1] == config_.channels,
              "UNet: input " << x.str() << " (expected [N, " << config_.channels << ", H, W])");
   LITS_CHECK(x.shape()[2] % m == 0 && x.shape()[3] % m == 0,
-             "UNet: input " << x.str() << ": H and W must be divisible by 2^(levels-1) = " << m);
+             "UNet: input " << x.str() << ": H and W must be divisible by 2^(levels-1) = " << m
+                            << " (run_padded pads other sizes)");
+}
+
+int64_t unet_size_divisor(const UNetConfig& config) {
+  UNetConfig c = config;
+  c.resolve();
+  return pow2(c.levels() - 1);
+}
+
+int64_t padded_extent(int64_t n, int64_t divisor) { return (n + divisor - 1) / divisor * divisor; }
+
+Tensor pad_to_multiple(const Tensor& x, int64_t divisor, double fill) {
+  LITS_CHECK(x.defined() && x.ndim() == 4 && divisor >= 1,
+             "pad_to_multiple: input " << x.str() << ", divisor " << divisor);
+  const Shape& s = x.shape();
+  const int64_t hp = padded_extent(s[2], divisor), wp = padded_extent(s[3], divisor);
+  Tensor y = x;
+  if (hp > s[2]) y = concat({y, Tensor::full({s[0], s[1], hp - s[2], s[3]}, fill, x.dtype(), x.device())}, 2);
+  if (wp > s[3]) y = concat({y, Tensor::full({s[0], s[1], hp, wp - s[3]}, fill, x.dtype(), x.device())}, 3);
+  return y;
+}
+
+Tensor crop_to(const Tensor& x, int64_t height, int64_t width) {
+  LITS_CHECK(x.defined() && x.ndim() == 4 && height <= x.shape()[2] && width <= x.shape()[3],
+             "crop_to: " << height << " x " << width << " of " << x.str());
+  if (height == x.shape()[2] && width == x.shape()[3]) return x;
+  return contiguous(narrow(narrow(x, 2, 0, height), 3, 0, width));
+}
+
+UNetOutput UNet::run_padded(const Tensor& input, double fill) {
+  LITS_CHECK(input.defined() && input.ndim() == 4, "UNet: input " << input.str() << " (expected [N, C, H, W])");
+  const int64_t h = input.shape()[2], w = input.shape()[3];
+  UNetOutput out = run(pad_to_multiple(input, size_divisor(), fill));
+  out.out = crop_to(out.out, h, w);
+  for (size_t k = 0; k < out.aux.size(); ++k) {
+    const int64_t f = pow2(static_cast<int64_t>(k) + 1);
+    out.aux[k] = crop_to(out.aux[k], (h + f - 1) / f, (w + f - 1) / f);
+  }
+  return out;
 }
 
 UNetOutput UNet::run(const Tensor& input) {

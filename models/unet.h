@@ -36,6 +36,18 @@ struct LevelShape {
   int64_t channels, height, width;
 };
 
+// The padding every caller of the network shares (validation, inference, export): H and W of an input must
+// be multiples of the size divisor 2^(L-1); other slice sizes are padded at the bottom and right to the next
+// multiple, run, and the output cropped back, so no caller restates the rule.
+int64_t unet_size_divisor(const UNetConfig& config);
+// The smallest multiple of `divisor` that is >= n.
+int64_t padded_extent(int64_t n, int64_t divisor);
+// `x` [N, C, H, W] padded at the bottom and right with `fill` to multiples of `divisor` (any device and
+// dtype, differentiable); `x` itself when it already fits.
+Tensor pad_to_multiple(const Tensor& x, int64_t divisor, double fill);
+// The top-left height x width of `x` [N, C, H, W], contiguous; `x` itself when it is that size.
+Tensor crop_to(const Tensor& x, int64_t height, int64_t width);
+
 // Output shape of every level for an H x W input (checks divisibility by 2^(L-1)).
 std::vector<LevelShape> unet_level_shapes(const UNetConfig& config, int64_t height, int64_t width);
 // Multiply-accumulates of one forward pass on an H x W slice, evaluation mode (no auxiliary heads;
@@ -49,7 +61,11 @@ class UNet : public Module {
   explicit UNet(const UNetConfig& config, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override { return run(x).out; }
   UNetOutput run(const Tensor& x);
+  // run() on an input of any H x W: padded with `fill` (the input value of air) to the size divisor, the
+  // outputs cropped back (auxiliary outputs to their own fraction of H x W, rounded up).
+  UNetOutput run_padded(const Tensor& x, double fill);
   const UNetConfig& config() const { return config_; }
+  int64_t size_divisor() const { return unet_size_divisor(config_); }
 
   std::vector<LevelShape> level_shapes(int64_t height, int64_t width) const {
     return unet_level_shapes(config_, height, width);

@@ -74,8 +74,8 @@ int run_bench_infer(const BenchInferOptions& options) {
   std::printf("(median of %d; %.1f GFLOP/s", repeats, gflops);
   if (device.is_cpu()) {
     const FmaPeak peak = measure_fma_peak();
-    std::printf(", %.0f %% of the measured %.1f GFLOP/s multiply-add peak (%d threads)", 100 * gflops / peak.gflops,
-                peak.gflops, peak.threads);
+    std::printf(", %.0f %% of the measured %.1f GFLOP/s multiply-add peak (%d thread%s)", 100 * gflops / peak.gflops,
+                peak.gflops, peak.threads, peak.threads == 1 ? "" : "s");
   }
   std::printf(")\n");
   print_torch_ratio("infer", options.setup, batch, size, device.is_cuda() ? "cuda" : "cpu", med);

@@ -24,9 +24,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int run_bench_loader(const BenchLoaderOptions& options) {
-  LITS_CHECK(!options.threads.empty(), "bench loader: --threads needs at least one count");
+  LITS_CHECK(!options.threads.empty(), "bench loader: --workers needs at least one count");
   for (int t : options.threads)
-    LITS_CHECK(t >= 0, "bench loader: --threads " << t << " is invalid (expected 0 for no workers, or more)");
+    LITS_CHECK(t >= 0, "bench loader: --workers " << t << " is invalid (expected 0 for no workers, or more)");
   TempStore tmp;
   const std::string dir = options.data.empty()
                               ? make_temp_phantom_store(tmp, "bench loader", options.quick ? 2 : 3,

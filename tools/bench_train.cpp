@@ -98,7 +98,7 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
         << quoted(options.setup) << (options.base.empty() ? "" : " --base " + quoted(options.base)) << " --device "
         << quoted(options.device) << " --data " << quoted(data) << " --batch " << plan.batch_size << " --size "
         << plan.data.crop_height << " --steps " << (options.quick ? 2 : options.steps) << " --warmup " << options.warmup
-        << " --threads " << options.threads << " --json " << quoted(json);
+        << " --workers " << options.threads << " --json " << quoted(json);
     std::printf("\nbench train: %d rank%s x %d thread%s: %s\n", n, n == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                 cmd.str().c_str());
     std::fflush(stdout);
@@ -258,8 +258,9 @@ int run_bench_train(const BenchTrainOptions& options) {
               step_flops / compute / 1e6);
   if (device.is_cpu()) {
     const FmaPeak peak = measure_fma_peak();
-    std::printf(", %.0f %% of the measured %.1f GFLOP/s multiply-add peak (%d threads)",
-                100 * step_flops / compute / 1e6 / peak.gflops, peak.gflops, peak.threads);
+    std::printf(", %.0f %% of the measured %.1f GFLOP/s multiply-add peak (%d thread%s)",
+                100 * step_flops / compute / 1e6 / peak.gflops, peak.gflops, peak.threads,
+                peak.threads == 1 ? "" : "s");
   }
   std::printf("\n");
   print_torch_ratio("train", options.setup, plan.batch_size, plan.data.crop_height, device.is_cuda() ? "cuda" : "cpu",

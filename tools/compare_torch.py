@@ -261,10 +261,10 @@ def time_lits(args, case, work):
     out = os.path.join(work, f"lits_{name}.json")
     common = ["--setup", setup, "--device", args.device, "--json", out] + (["--base", args.base] if args.base else [])
     if kind == "train":
-        # --threads 0: the loader runs inline, before each step's clock for compute starts, and takes no
+        # --workers 0: the loader runs inline, before each step's clock for compute starts, and takes no
         # cores from the compute.
         cmd = [args.lits, "bench", "train", "--batch", str(batch), "--size", str(size), "--steps",
-               str(args.steps), "--warmup", str(args.warmup), "--threads", "0"] + common
+               str(args.steps), "--warmup", str(args.warmup), "--workers", "0"] + common
     else:
         cmd = [args.lits, "bench", "infer", "--batch", str(batch), "--size", str(size), "--repeats",
                str(args.steps)] + common

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "pipeline/data/convert.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 
 namespace lits::tools {
 
@@ -17,15 +18,16 @@ int run_convert(const ConvertOptions& options) {
   if (options.in.empty()) LITS_THROW("convert: --in is required (the folder of volume-N / segmentation-N files)");
   if (options.out.empty()) LITS_THROW("convert: --out is required (the slice store folder)");
   if (options.threads < 0)
-    LITS_THROW("convert: --threads " << options.threads << " is invalid; expected 0 (one per core) or more");
+    LITS_THROW("convert: --workers " << options.threads << " is invalid; expected 0 (one per core) or more");
 
-  const bool tty = ::isatty(::fileno(stdout)) != 0;
+  // One line per volume when not on a terminal (every = 0).
+  Progress progress(::isatty(::fileno(stdout)) != 0, 0.0);
   const char* what = options.test                               ? "test volumes (image only)"
                      : options.weightmaps == WeightmapMode::k2d ? "training volumes (2d weightmaps)"
                                                                 : "training volumes (3d weightmaps)";
   std::printf("convert: %s from %s into %s\n", what, options.in.c_str(), options.out.c_str());
   std::fflush(stdout);
-  size_t line_width = 0;  // of the progress line now on the terminal
+  progress.restart();
   const ConvertReport report = convert_dataset(options, [&](const ConvertProgress& p) {
     char line[512];
     if (p.ok) {
@@ -36,20 +38,13 @@ int run_convert(const ConvertOptions& options) {
     } else {
       std::snprintf(line, sizeof line, "%-16s FAILED (listed at the end)", p.name.c_str());
     }
-    if (tty) {
-      // One line rewritten in place; padded so that a shorter line hides the end of the longer one before.
-      std::string text = "\r[";
-      text.append(std::to_string(p.done)).append("/").append(std::to_string(p.total)).append("] ").append(line);
-      const size_t width = text.size();
-      if (width < line_width) text.append(line_width - width, ' ');
-      line_width = width;
-      std::fputs(text.c_str(), stdout);
-    } else {
-      std::printf("  %s\n", line);
-    }
-    std::fflush(stdout);
+    const double f = static_cast<double>(p.done) / static_cast<double>(p.total);
+    char text[640];
+    std::snprintf(text, sizeof text, "[%lld/%lld] %s  %s", static_cast<long long>(p.done),
+                  static_cast<long long>(p.total), progress.status(f).c_str(), line);
+    progress.show(f, text);
   });
-  if (tty && line_width > 0) std::printf("\n");
+  if (progress.tty()) std::printf("\n");
 
   for (const ConvertFailure& f : report.failures)
     std::printf("convert: FAILED %s: %s\n", f.file.c_str(), f.reason.c_str());

@@ -152,7 +152,7 @@ int run_demo(const DemoOptions& options) {
   });
   stage("segment", [&] {
     SegmentOptions s;
-    s.volumes = (data / "Test_Data").string();
+    s.inputs = {(data / "Test_Data").string()};
     s.models = {liver_run.string()};
     s.out = liver_masks.string();
     s.device = options.device;
@@ -160,7 +160,7 @@ int run_demo(const DemoOptions& options) {
   });
   stage("submit", [&] {
     SegmentOptions s;
-    s.volumes = (data / "Test_Data").string();
+    s.inputs = {(data / "Test_Data").string()};
     s.liver = liver_masks.string();
     s.models = {lesion_run.string()};
     s.out = submission.string();

@@ -108,7 +108,7 @@ run() {
       --json "$out/bench_train_cuda.json" > "$out/bench_train_cuda.txt" 2>&1 || status_train=$?
     tail -3 "$out/bench_train_cuda.txt"
     # Loader throughput on the machine's cores (a figure only; its failure does not fail the check).
-    timeout 90 build-gpu/tools/lits bench loader --threads 1,4,8,16 --json "$out/bench_loader.json" \
+    timeout 90 build-gpu/tools/lits bench loader --workers 1,4,8,16 --json "$out/bench_loader.json" \
       > "$out/bench_loader.txt" 2>&1 || echo "bench loader failed ($?)" >> "$out/bench_loader.txt"
     tail -6 "$out/bench_loader.txt"
     # PyTorch side by side (tools/compare_torch.py): parameter counts and float64 forward parity on the GPU,

@@ -1,16 +1,19 @@
-// The `lits` command: one binary, one subcommand per stage of the pipeline. Errors from the
-// library arrive as lits::Error and are printed as "lits: error: ..." with exit status 1.
+// The `lits` command: one binary, one subcommand per stage of the pipeline. Errors from the library
+// arrive as lits::Error and are printed as "lits: error: ..." with exit status 1 (the failed check and
+// its source line only with --debug); usage errors exit with 2 and a suggestion for a mistyped name.
 #include <CLI/CLI.hpp>
 
 #include <omp.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "engine/error.h"
 #include "pipeline/dist/distributed.h"
 #include "tools/commands.h"
+#include "tools/usage.h"
 
 namespace {
 
@@ -86,7 +89,8 @@ void add_bench(CLI::App& app, Commands& c) {
       "loader", "Training samples per second through the threaded loader (window, channels, augmentation, crop)");
   c.loader_cmd->add_option("--data", c.bench_loader.data,
                            "Slice store from `lits convert` (default: a temporary 512 x 512 phantom store)");
-  c.loader_cmd->add_option("--threads", c.bench_loader.threads, "Worker thread counts to measure (0: no workers)")
+  c.loader_cmd
+      ->add_option("--workers", c.bench_loader.threads, "Loader worker thread counts to measure (0: no workers)")
       ->capture_default_str()
       ->delimiter(',');
   c.loader_cmd->add_option("--task", c.bench_loader.task, "liver or lesion")
@@ -125,7 +129,7 @@ void add_bench(CLI::App& app, Commands& c) {
   c.btrain_cmd->add_option("--warmup", c.bench_train.warmup, "Untimed steps first")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
-  c.btrain_cmd->add_option("--threads", c.bench_train.threads, "Loader worker threads")
+  c.btrain_cmd->add_option("--workers", c.bench_train.threads, "Loader worker threads (0: the loader runs inline)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
   c.btrain_cmd->add_flag("--quick", c.bench_train.quick, "A small phantom store and 2 timed steps (smoke test)");
@@ -158,29 +162,57 @@ void add_bench(CLI::App& app, Commands& c) {
 
 void add_inference(CLI::App& app, Commands& c) {
   c.segment_cmd = app.add_subcommand(
-      "segment", "Liver masks of NIfTI volumes with trained liver runs (largest component, closing), input geometry");
-  c.segment_cmd->add_option("--volumes", c.segment.volumes, "Folder of *volume*-N.nii[.gz] files")->required();
+      "segment",
+      "Liver masks of CT volumes with trained liver runs: NIfTI files or folders in, one uint8 mask per volume out, "
+      "named as its volume and with its geometry");
+  c.segment_cmd
+      ->add_option("-i,--input,--volumes", c.segment.inputs,
+                   "CT volumes: .nii / .nii.gz files and folders of them (any names; in a folder that has "
+                   "*volume* files, those)")
+      ->required();
   c.segment_cmd->add_option("--model", c.segment.models, "Liver run folder (repeat for an ensemble)")->required();
-  c.segment_cmd->add_option("--out", c.segment.out, "Output folder: *liver*-N masks (uint8)")->required();
+  c.segment_cmd
+      ->add_option("-o,--output,--out", c.segment.out,
+                   "Output folder (created): one mask per volume, under the volume's own file name")
+      ->required();
   c.segment_cmd->add_option("--device", c.segment.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c.segment_cmd->add_option("--batch", c.segment.batch, "Slices per forward pass")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  c.segment_cmd->add_option("--checkpoint", c.segment.checkpoint, "Which weights of each run: best or latest")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"best", "latest"}));
+  c.segment_cmd->add_flag(
+      "--no-postprocess", [&c](int64_t) { c.segment.postprocess = false; },
+      "Write the networks' mask as is (no largest component, no closing)");
   c.segment_cmd->add_flag(
       "--bn-batch-stats", c.segment.bn_batch_stats,
       "BatchNorm with per-batch statistics, as the reference's test scripts (default: running stats)");
 
   c.submit_cmd = app.add_subcommand(
-      "submit", "LiTS submission: lesions inside the liver masks of `segment`, test-segmentation-N.nii with 0/1/2");
-  c.submit_cmd->add_option("--volumes", c.submit.volumes, "Folder of *volume*-N.nii[.gz] files")->required();
-  c.submit_cmd->add_option("--liver", c.submit.liver, "Folder of the liver masks written by `lits segment`")
+      "submit",
+      "LiTS submission: lesions inside the liver masks of `segment`, test-segmentation-N.nii with 0/1/2 per volume");
+  c.submit_cmd
+      ->add_option("-i,--input,--volumes", c.submit.inputs,
+                   "CT volumes: .nii / .nii.gz files and folders of them (in a folder that has *volume* files, "
+                   "those)")
+      ->required();
+  c.submit_cmd
+      ->add_option("--liver", c.submit.liver,
+                   "Folder of the liver masks written by `lits segment` (paired with the volumes by name or number)")
       ->required();
   c.submit_cmd->add_option("--model", c.submit.models, "Lesion run folder (repeat for an ensemble)")->required();
-  c.submit_cmd->add_option("--out", c.submit.out, "Output folder for test-segmentation-N.nii")->required();
+  c.submit_cmd
+      ->add_option("-o,--output,--out", c.submit.out,
+                   "Output folder for test-segmentation-N.nii (NAME-segmentation.nii for volumes without a number)")
+      ->required();
   c.submit_cmd->add_option("--device", c.submit.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c.submit_cmd->add_option("--batch", c.submit.batch, "Slices per forward pass")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  c.submit_cmd->add_option("--checkpoint", c.submit.checkpoint, "Which weights of each run: best or latest")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"best", "latest"}));
   c.submit_cmd->add_flag(
       "--bn-batch-stats", c.submit.bn_batch_stats,
       "BatchNorm with per-batch statistics, as the reference's test scripts (default: running stats)");
@@ -188,8 +220,14 @@ void add_inference(CLI::App& app, Commands& c) {
   c.evaluate_cmd = app.add_subcommand(
       "evaluate",
       "LiTS metrics of predicted label volumes against the truth: Dice per case / global, VOE, RVD, ASSD, MSSD");
-  c.evaluate_cmd->add_option("--pred", c.evaluate.pred, "Folder of *segmentation*-N.nii[.gz] predictions")->required();
-  c.evaluate_cmd->add_option("--truth", c.evaluate.truth, "Folder of *segmentation*-N.nii[.gz] truth (paired by N)")
+  c.evaluate_cmd
+      ->add_option("--pred", c.evaluate.pred,
+                   "Folder of predicted label volumes, 0/1/2 (its *segmentation* files when it has any, else all)")
+      ->required();
+  c.evaluate_cmd
+      ->add_option("--truth", c.evaluate.truth,
+                   "Folder of true label volumes (as --pred), paired with the predictions by name, else by the "
+                   "number in the name")
       ->required();
   c.evaluate_cmd->add_option("--json", c.evaluate.json, "Also write every figure as JSON to this file");
   c.evaluate_cmd->add_option("--csv", c.evaluate.csv, "Also write the per-case table as CSV to this file");
@@ -218,7 +256,7 @@ void add_data(CLI::App& app, Commands& c) {
   c.convert_cmd->add_option("--weightmaps", c.weightmaps, "Weightmap formulas of the reference: 2d or 3d")
       ->capture_default_str()
       ->check(CLI::IsMember({"2d", "3d"}));
-  c.convert_cmd->add_option("--threads", c.convert.threads, "Volumes converted in parallel (0: one per core)")
+  c.convert_cmd->add_option("--workers", c.convert.threads, "Volumes converted in parallel (0: one per core)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
 }
@@ -243,7 +281,7 @@ void add_train(CLI::App& app, Commands& c) {
   c.train_cmd->add_option("--init", c.train.train.init,
                           "Start from this trained run folder (its architecture and checkpoint_best weights)");
   c.train_cmd
-      ->add_option("--threads", c.train.train.threads,
+      ->add_option("--workers", c.train.train.threads,
                    "Loader worker threads (default: 1 on the CPU, min(num_workers, cores) on CUDA)")
       ->check(CLI::NonNegativeNumber);
   c.train_cmd->add_option("--max-steps", c.train.train.max_steps,
@@ -331,9 +369,15 @@ int main(int argc, char** argv) {
   app.add_flag("--version", show_version, "Print the build configuration and the devices found, then exit");
   int threads = 0;
   app.add_option("--threads", threads,
-                 "Compute threads (OpenMP, oneDNN) of any command, given before it: `lits --threads 1 segment ...` "
-                 "(default: OMP_NUM_THREADS, else one per core). A command's own --threads counts its data workers")
+                 "Compute threads (OpenMP, oneDNN) of any command, before or after it: `lits segment --threads 1 "
+                 "...` (default: OMP_NUM_THREADS, else one per core). Data loading threads are --workers")
       ->check(CLI::Range(1, 4096));
+  bool debug = false;
+  app.add_flag("--debug", debug,
+               "Error messages end with the failed check and its source line (for bug reports; also LITS_DEBUG=1)");
+  // The options above are taken after a command too (`lits segment ... --threads 1`).
+  app.fallthrough();
+  app.footer("Exit status: 0 done, 1 failed (the error says what and where), 2 usage error.");
 
   Commands c;
   add_demo(app, c);
@@ -348,8 +392,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "lits: error: %s\n", e.what());
+    const std::string hint = usage_suggestion(app, std::vector<std::string>(argv + 1, argv + argc));
+    if (!hint.empty()) std::fprintf(stderr, "lits: %s\n", hint.c_str());
+    std::fprintf(stderr, "Run `lits --help`, or `lits COMMAND --help`, for the commands and their options.\n");
+    return 2;
   }
+  const char* debug_env = std::getenv("LITS_DEBUG");
+  lits::set_error_locations(debug || (debug_env != nullptr && std::string(debug_env) == "1"));
   // Before any parallel region; oneDNN sizes its primitives by this count (kernels/conv_onednn.cpp).
   if (threads > 0) omp_set_num_threads(threads);
   try {
@@ -390,6 +441,6 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lits: unexpected error: %s\n", e.what());
-    return 2;
+    return 1;
   }
 }

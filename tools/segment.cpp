@@ -1,6 +1,7 @@
-// `lits segment` and `lits submit` (pipeline/infer/segment.h): a progress line per volume (updated per slice
-// batch on a terminal), every failure with its file and reason, and a summary; exit status 1 when any
-// volume failed.
+// `lits segment` and `lits submit` (pipeline/infer/segment.h): a line per volume, and inside a volume the
+// slices done with the percentage and ETA (rewritten per slice batch on a terminal, a line per tenth of the
+// volume in a log), every failure with its file and reason, and a summary; exit status 1 when any volume
+// failed.
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,25 +10,36 @@
 #include "engine/device.h"
 #include "pipeline/infer/segment.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 
 namespace lits::tools {
 namespace {
 
 int run(const SegmentOptions& o, bool submit) {
-  const bool tty = ::isatty(::fileno(stdout)) != 0;
+  Progress progress(::isatty(::fileno(stdout)) != 0);
   const char* what = submit ? "submit" : "segment";
+  std::string inputs;
+  for (const std::string& i : o.inputs) inputs += (inputs.empty() ? "" : ", ") + i;
   std::printf("%s: %zu model%s on %s; volumes from %s into %s%s\n", what, o.models.size(),
               o.models.size() == 1 ? "" : "s (ensemble: mean foreground probability > 0.5)",
-              parse_device(o.device).label().c_str(), o.volumes.c_str(), o.out.c_str(),
+              parse_device(o.device).label().c_str(), inputs.c_str(), o.out.c_str(),
               o.bn_batch_stats ? "; BatchNorm with per-batch statistics (--bn-batch-stats)" : "");
   std::fflush(stdout);
+  int64_t volume = 1, volumes = 0;  // the volume in progress, of how many (known after the first)
   auto on_slices = [&](int64_t done, int64_t total) {
-    if (!tty) return;
-    std::printf("\r  slices %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
-    std::fflush(stdout);
+    const double f = static_cast<double>(done) / static_cast<double>(total);
+    char of[32] = "";
+    if (volumes > 0) std::snprintf(of, sizeof of, "/%lld", static_cast<long long>(volumes));
+    char line[160];
+    std::snprintf(line, sizeof line, "[%lld%s] slices %lld/%lld %s", static_cast<long long>(volume), of,
+                  static_cast<long long>(done), static_cast<long long>(total), progress.status(f).c_str());
+    progress.show(f, line);
   };
   auto on_volume = [&](const VolumeOutcome& r, int64_t done, int64_t total) {
-    if (tty) std::printf("\r%60s\r", "");
+    progress.finish();
+    progress.restart();
+    volume = done + 1;
+    volumes = total;
     if (r.ok) {
       std::printf("[%lld/%lld] %s -> %s: %lld slices, liver %lld voxels (slices %lld-%lld)%s, %.1f s\n",
                   static_cast<long long>(done), static_cast<long long>(total), r.input.c_str(), r.output.c_str(),

@@ -17,6 +17,7 @@
 #include "pipeline/train/run_folder.h"
 #include "pipeline/train/trainer.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 
 namespace lits::tools {
 namespace {
@@ -28,18 +29,6 @@ extern "C" void on_stop_signal(int sig) {
   g_signal.store(sig);
   g_stop.store(true);
   ::signal(sig, SIG_DFL);  // a second signal ends the process at once
-}
-
-std::string duration_text(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  char buf[32];
-  const long t = static_cast<long>(s + 0.5);
-  if (t >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  }
-  return buf;
 }
 
 }  // namespace
@@ -91,9 +80,12 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
           print_every = std::max<int64_t>(1, e.steps / 4);
           char line[256];
           std::snprintf(
-              line, sizeof line, "epoch %lld/%lld  step %lld/%lld  loss %.4f  Dice %.3f  %.1f samples/s  ETA %s",
-              static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs), static_cast<long long>(e.step),
-              static_cast<long long>(e.steps), e.loss, e.dice, e.samples_per_s, duration_text(e.eta_seconds).c_str());
+              line, sizeof line,
+              "epoch %lld (%lld of %lld)  step %lld/%lld (%.0f%%)  loss %.4f  Dice %.3f  %.1f samples/s  ETA %s",
+              static_cast<long long>(e.epoch), static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs),
+              static_cast<long long>(e.step), static_cast<long long>(e.steps),
+              100.0 * static_cast<double>(e.step) / static_cast<double>(e.steps), e.loss, e.dice, e.samples_per_s,
+              duration_text(e.eta_seconds).c_str());
           if (tty) {
             std::string text = std::string("\r") + line;
             if (text.size() < line_width) text.append(line_width - text.size(), ' ');
@@ -107,10 +99,12 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
         case TrainEvent::Kind::kEpochEnd:
           if (line_width) std::printf("\n"), line_width = 0;
           std::printf(
-              "epoch %lld/%lld: training loss %.4f, Dice %.4f | validation Dice %.4f (LiTS per case %.4f) | lr %.3g | "
+              "epoch %lld (%lld of %lld): training loss %.4f, Dice %.4f | validation Dice %.4f (LiTS per case %.4f) | "
+              "lr %.3g | "
               "%.1f samples/s | %s%s\n",
-              static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs), e.loss, e.dice, e.val_dice,
-              e.val_case_dice, e.lr, e.samples_per_s, duration_text(e.seconds).c_str(), e.best ? " | best so far" : "");
+              static_cast<long long>(e.epoch), static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs),
+              e.loss, e.dice, e.val_dice, e.val_case_dice, e.lr, e.samples_per_s, duration_text(e.seconds).c_str(),
+              e.best ? " | best so far" : "");
           break;
         case TrainEvent::Kind::kCheckpoint: break;
       }
@@ -132,7 +126,7 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
     }
     std::printf("train: %lld epochs in %s; best validation Dice %.4f (epoch %lld); run folder %s\n",
                 static_cast<long long>(rep.epochs_done), duration_text(rep.seconds).c_str(), rep.best_val_dice,
-                static_cast<long long>(rep.best_epoch + 1), rep.run_dir.c_str());
+                static_cast<long long>(rep.best_epoch), rep.run_dir.c_str());
   }
   return 0;
 }

@@ -405,7 +405,7 @@ ConvertReport convert_dataset(const ConvertOptions& options,
           install(tmp, out / job.name, out / std::string(".trash-").append(job.name).append("-").append(pid));
           done[t] = std::move(e);
         } catch (const std::bad_alloc&) {
-          failure = ConvertFailure{at, "out of memory (use fewer --threads)"};
+          failure = ConvertFailure{at, "out of memory (use fewer --workers)"};
         } catch (const std::exception& ex) {
           failure = ConvertFailure{at, ex.what()};
         }

@@ -2,13 +2,14 @@
 #include "pipeline/infer/evaluate.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
 #include "engine/error.h"
-#include "pipeline/infer/segment.h"
+#include "pipeline/infer/case_files.h"
 #include "pipeline/io/atomic_file.h"
 #include "pipeline/io/json.h"
 #include "pipeline/io/nifti.h"
@@ -19,22 +20,38 @@ namespace lits {
 
 namespace {
 
-std::map<int64_t, fs::path> numbered_files(const std::string& dir, const char* what) {
-  LITS_CHECK(fs::is_directory(dir), what << " folder '" << dir << "' does not exist or is not a folder");
-  std::map<int64_t, fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    // Not e.is_regular_file(), which throws on a symbolic link loop: reading the file says what is wrong.
-    std::error_code ec;
-    if (e.is_directory(ec) || !(name.ends_with(".nii") || name.ends_with(".nii.gz"))) continue;
-    if (name.find("segmentation") == std::string::npos) continue;
-    const int64_t n = file_number(name);
-    if (n < 0) continue;
-    LITS_CHECK(!files.count(n), what << " folder '" << dir << "' has two files numbered " << n << ": "
-                                     << files[n].filename().string() << " and " << name);
-    files[n] = e.path();
+// Why `labels` is not a LiTS label volume (0 background, 1 liver, 2 lesion), or "" when it is.
+std::string label_problem(const std::vector<uint8_t>& labels, const std::string& file) {
+  std::array<int64_t, 256> count{};
+  for (uint8_t x : labels) ++count[x];
+  std::ostringstream why;
+  int shown = 0;
+  for (int v = 3; v < 256; ++v)
+    if (count[static_cast<size_t>(v)] > 0 && shown++ < 5) why << (shown > 1 ? ", " : "") << v;
+  if (shown == 0) return "";
+  std::ostringstream s;
+  s << file << " holds labels other than 0, 1 and 2 (" << why.str() << (shown > 5 ? ", ..." : "")
+    << "): not a LiTS liver/lesion label volume (a multi-organ map must be reduced to 0/1/2 first)";
+  return s.str();
+}
+
+// Where the two geometries disagree, or "" when dims match and every affine entry is within 1e-3 (mm).
+std::string geometry_problem(const NiftiGeometry& p, const NiftiGeometry& t, const std::string& pred) {
+  std::ostringstream why;
+  if (p.dims != t.dims) {
+    why << pred << " has dims " << p.dims[0] << " x " << p.dims[1] << " x " << p.dims[2] << ", the truth " << t.dims[0]
+        << " x " << t.dims[1] << " x " << t.dims[2];
+    return why.str();
   }
-  return files;
+  const auto a = p.affine(), b = t.affine();
+  double worst = 0.0;
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) worst = std::max(worst, std::abs(a[r][c] - b[r][c]));
+  if (worst <= 1e-3) return "";
+  why << pred << " lies elsewhere in space than its truth: their voxel-to-world affines differ by up to " << worst
+      << " mm (orientation " << p.orientation() << " vs " << t.orientation()
+      << "); a prediction must keep its volume's geometry";
+  return why.str();
 }
 
 std::vector<uint8_t> select(const std::vector<uint8_t>& labels, bool lesion) {
@@ -69,39 +86,44 @@ std::string num(double v) { return std::isfinite(v) ? json_number(v) : "null"; }
 
 EvaluationReport evaluate_folders(const std::string& pred_dir, const std::string& truth_dir,
                                   const std::function<void(const EvaluationCase&, int64_t, int64_t)>& progress) {
-  const std::map<int64_t, fs::path> truths = numbered_files(truth_dir, "truth");
-  const std::map<int64_t, fs::path> preds = numbered_files(pred_dir, "prediction");
-  LITS_CHECK(!truths.empty(), "no *segmentation*-N.nii[.gz] files in the truth folder '" << truth_dir << "'");
+  const std::vector<fs::path> truths = nifti_files_preferring(truth_dir, "segmentation", "truth");
+  const std::vector<fs::path> preds = nifti_files_preferring(pred_dir, "segmentation", "prediction");
+  LITS_CHECK(!truths.empty(), "no .nii or .nii.gz files in the truth folder '" << truth_dir << "'");
+  LITS_CHECK(!preds.empty(), "no .nii or .nii.gz files in the prediction folder '" << pred_dir << "'");
+  const CasePairing pairing = pair_cases(truths, preds);
+  LITS_CHECK(std::any_of(pairing.pairs.begin(), pairing.pairs.end(), [](const CasePair& p) { return !p.b.empty(); }),
+             "no prediction pairs with a truth file by name or by number: the truth folder '"
+                 << truth_dir << "' and the prediction folder '" << pred_dir << "' hold "
+                 << pairing.describe(truths, preds));
   EvaluationReport report;
   int64_t done = 0;
-  for (const auto& [n, truth_path] : truths) {
+  for (const CasePair& pair : pairing.pairs) {
     EvaluationCase c;
-    c.number = n;
-    c.truth = truth_path.string();
+    c.name = nifti_stem(pair.a.filename().string());
+    c.number = file_number(pair.a.filename().string());
+    c.truth = pair.a.string();
     std::vector<uint8_t> truth;
     NiftiGeometry g;
     try {
       g = read_nifti_geometry(c.truth);
       truth = read_nifti_labels(c.truth);
+      const std::string bad = label_problem(truth, c.truth);
+      LITS_CHECK(bad.empty(), bad);
     } catch (const std::exception& e) {
       report.errors.push_back(e.what());
       continue;
     }
     std::vector<uint8_t> pred(truth.size(), 0);
-    auto it = preds.find(n);
-    if (it == preds.end()) {
-      c.problem = "no prediction numbered " + std::to_string(n) + " in '" + pred_dir + "'";
+    if (pair.b.empty()) {
+      c.problem = "no prediction of case " + c.name + " in '" + pred_dir + "' (none of that name or number)";
     } else {
-      c.prediction = it->second.string();
+      c.prediction = pair.b.string();
       try {
-        const NiftiGeometry pg = read_nifti_geometry(c.prediction);
-        if (pg.dims != g.dims) {
-          std::ostringstream why;
-          why << c.prediction << " has dims " << pg.dims[0] << " x " << pg.dims[1] << " x " << pg.dims[2]
-              << ", the truth " << g.dims[0] << " x " << g.dims[1] << " x " << g.dims[2];
-          c.problem = why.str();
-        } else {
-          pred = read_nifti_labels(c.prediction);
+        c.problem = geometry_problem(read_nifti_geometry(c.prediction), g, c.prediction);
+        if (c.problem.empty()) {
+          std::vector<uint8_t> labels = read_nifti_labels(c.prediction);
+          c.problem = label_problem(labels, c.prediction);
+          if (c.problem.empty()) pred = std::move(labels);
         }
       } catch (const std::exception& e) {
         c.problem = e.what();
@@ -139,9 +161,9 @@ void write_evaluation_json(const std::string& path, const EvaluationReport& r) {
   o << ",\n  \"cases\": [";
   for (size_t i = 0; i < r.cases.size(); ++i) {
     const EvaluationCase& c = r.cases[i];
-    o << (i ? ",\n" : "\n") << "    {\"number\": " << c.number << ", \"truth\": " << json_string(c.truth)
-      << ", \"prediction\": " << json_string(c.prediction) << ", \"problem\": " << json_string(c.problem)
-      << ", \"liver\": ";
+    o << (i ? ",\n" : "\n") << "    {\"case\": " << json_string(c.name) << ", \"number\": " << c.number
+      << ", \"truth\": " << json_string(c.truth) << ", \"prediction\": " << json_string(c.prediction)
+      << ", \"problem\": " << json_string(c.problem) << ", \"liver\": ";
     metrics(c.liver);
     o << ", \"lesion\": ";
     metrics(c.lesion);
@@ -159,7 +181,7 @@ void write_evaluation_csv(const std::string& path, const EvaluationReport& r) {
   o << "case,liver_dice,liver_voe,liver_rvd,liver_assd_mm,liver_mssd_mm,lesion_dice,lesion_voe,lesion_rvd,"
        "lesion_assd_mm,lesion_mssd_mm,problem\n";
   for (const EvaluationCase& c : r.cases) {
-    o << c.number;
+    o << "\"" << c.name << "\"";
     for (const CaseMetrics* m : {&c.liver, &c.lesion})
       o << "," << cell(m->dice) << "," << cell(m->voe) << "," << cell(m->rvd) << "," << cell(m->assd) << ","
         << cell(m->mssd);

@@ -18,14 +18,15 @@ namespace fs = std::filesystem;
 
 namespace lits {
 
-LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stats) {
+LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stats, const std::string& which) {
+  LITS_CHECK(which == "best" || which == "latest", "checkpoint '" << which << "' (expected best or latest)");
   LITS_CHECK(fs::is_directory(dir), "model '" << dir << "' is not a folder (expected a run folder of `lits train`)");
   LoadedModel m;
   m.dir = dir;
   m.setup = read_run_setup(dir);
-  const std::string best = (fs::path(dir) / "checkpoint_best").string();
-  LITS_CHECK(fs::exists(best + ".safetensors"),
-             "model '" << dir << "' has no checkpoint_best.safetensors (has its training finished an epoch?)");
+  const std::string best = (fs::path(dir) / ("checkpoint_" + which)).string();
+  LITS_CHECK(fs::exists(best + ".safetensors"), "model '" << dir << "' has no checkpoint_" << which
+                                                          << ".safetensors (has its training finished an epoch?)");
   UNetConfig config = unet_config_from(m.setup);
   m.gen = std::make_unique<Generator>(0);
   m.net = std::make_unique<UNet>(config, *m.gen);
@@ -38,7 +39,7 @@ LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stat
     m.fused = std::make_unique<FusedUNet>(*m.net);
   m.channels = static_cast<int>(config.channels);
   m.standardize = !m.setup.get<bool>("no_standardize");
-  m.divisor = int64_t{1} << (config.levels() - 1);
+  m.divisor = m.net->size_divisor();
   m.input_table = hu_input_table(m.standardize);
   return m;
 }
@@ -76,31 +77,27 @@ std::vector<float> ensemble_probability(const std::vector<LoadedModel>& models, 
   NoGradGuard no_grad;
   std::vector<float> sum(static_cast<size_t>(b * hw), 0.0f);
   for (const LoadedModel& m : models) {
-    const int64_t hp = (v.height + m.divisor - 1) / m.divisor * m.divisor;
-    const int64_t wp = (v.width + m.divisor - 1) / m.divisor * m.divisor;
     const std::vector<float>& table = m.input_table;
-    Tensor x = Tensor::full({b, m.channels, hp, wp}, table[32768 - 1024]);  // padding: air, -1024 HU
+    Tensor x = Tensor::empty({b, m.channels, v.height, v.width});
     float* px = x.data<float>();
     for (int64_t s = 0; s < b; ++s) {
       const std::vector<int64_t> stack = channel_slices(first + s, v.depth, m.channels);
       for (int c = 0; c < m.channels; ++c) {
         const int16_t* src = v.image.data() + stack[static_cast<size_t>(c)] * hw;
-        float* dst = px + (s * m.channels + c) * hp * wp;
-        for (int64_t r = 0; r < v.height; ++r)
-          for (int64_t q = 0; q < v.width; ++q)
-            dst[r * wp + q] = table[static_cast<size_t>(src[r * v.width + q] + 32768)];
+        float* dst = px + (s * m.channels + c) * hw;
+        for (int64_t p = 0; p < hw; ++p) dst[p] = table[static_cast<size_t>(src[p] + 32768)];
       }
     }
-    Tensor out = m.fused ? m.fused->run(x) : m.net->run(x.to(device)).out;
+    // Padded with air to the size divisor (models/unet.h, as validation pads), the output cropped back.
+    const double air = table[32768 - 1024];
+    Tensor out = m.fused ? crop_to(m.fused->run(pad_to_multiple(x, m.divisor, air)), v.height, v.width)
+                         : m.net->run_padded(x.to(device), air).out;
     const UNetConfig& cfg = m.net->config();
     if (cfg.output_logits) out = cfg.num_out_classes == 1 ? sigmoid(out) : softmax(out);
     const int64_t k = out.shape()[1];
-    const Tensor fg = narrow(out, 1, k - 1, 1).to(Device::cpu()).clone();  // dense [b, 1, hp, wp]
+    const Tensor fg = contiguous(narrow(out, 1, k - 1, 1).to(Device::cpu()));  // [b, 1, H, W]
     const float* pf = fg.data<float>();
-    for (int64_t s = 0; s < b; ++s)
-      for (int64_t r = 0; r < v.height; ++r)
-        for (int64_t q = 0; q < v.width; ++q)
-          sum[static_cast<size_t>(s * hw + r * v.width + q)] += pf[(s * hp + r) * wp + q];
+    for (int64_t q = 0; q < b * hw; ++q) sum[static_cast<size_t>(q)] += pf[q];
   }
   const float n = static_cast<float>(models.size());
   for (float& p : sum) p /= n;

@@ -30,12 +30,13 @@ struct LoadedModel {
   std::vector<float> input_table;  // hu_input_table(standardize), made once
 };
 
-// `dir` must be a run folder (config.json, checkpoint_best.safetensors); errors name it. The network is in
+// `dir` must be a run folder (config.json, checkpoint_<which>.safetensors; `which` is "best" or "latest");
+// errors name it. The network is in
 // eval mode (BatchNorm running statistics), or in training mode with `bn_batch_stats` (per-batch BatchNorm
 // statistics and active dropout, as the reference's test scripts ran it). On the CPU in eval mode the
 // slices go through the fused path (models/unet_fused.h) where the network allows it, unless the
 // environment sets LITS_FUSED=0.
-LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stats);
+LoadedModel load_model(const std::string& dir, Device device, bool bn_batch_stats, const std::string& which = "best");
 
 // A volume in the slice store's layout: slice k is image[k][i][j] = voxel (i, j, k), int16 HU.
 struct SliceVolume {

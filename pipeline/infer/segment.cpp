@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "engine/error.h"
 #include "pipeline/data/convert.h"
+#include "pipeline/infer/case_files.h"
 #include "pipeline/infer/inference.h"
 #include "pipeline/infer/postprocess.h"
 #include "pipeline/io/nifti.h"
@@ -20,36 +22,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-bool is_nifti_name(const std::string& name) {
-  auto ends = [&](const std::string& s) {
-    return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-  };
-  return ends(".nii") || ends(".nii.gz");
-}
-
-// Files whose name holds `word` and ends in .nii / .nii.gz, ordered by their number.
-std::vector<fs::path> find_volumes(const std::string& dir, const std::string& word, const char* what) {
-  LITS_CHECK(fs::is_directory(dir), what << " folder '" << dir << "' does not exist or is not a folder");
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    // Not e.is_regular_file(): it throws on a symbolic link loop. A name that looks like a volume is
-    // taken whatever it is, so that reading it says what is wrong with that file.
-    std::error_code ec;
-    if (e.is_directory(ec) || !is_nifti_name(name) || name.find(word) == std::string::npos) continue;
-    files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
-    const int64_t na = file_number(a.filename().string()), nb = file_number(b.filename().string());
-    return na != nb ? na < nb : a.filename() < b.filename();
-  });
-  return files;
-}
-
 std::vector<LoadedModel> load_models(const SegmentOptions& o, Device device) {
   LITS_CHECK(!o.models.empty(), "no --model given (a run folder of `lits train`)");
   std::vector<LoadedModel> models;
-  for (const std::string& dir : o.models) models.push_back(load_model(dir, device, o.bn_batch_stats));
+  for (const std::string& dir : o.models) models.push_back(load_model(dir, device, o.bn_batch_stats, o.checkpoint));
   return models;
 }
 
@@ -92,23 +68,19 @@ SegmentReport for_each_volume(const SegmentOptions& o, const std::vector<fs::pat
 
 }  // namespace
 
-int64_t file_number(const std::string& name) {
-  std::string stem = name;
-  for (const char* ext : {".nii.gz", ".nii"})
-    if (stem.ends_with(ext)) stem.resize(stem.size() - std::string(ext).size());
-  size_t end = stem.size();
-  while (end > 0 && !std::isdigit(static_cast<unsigned char>(stem[end - 1]))) --end;
-  size_t begin = end;
-  while (begin > 0 && std::isdigit(static_cast<unsigned char>(stem[begin - 1]))) --begin;
-  if (begin == end || end - begin > 9) return -1;
-  return std::stoll(stem.substr(begin, end - begin));
-}
-
 SegmentReport segment_liver(const SegmentOptions& o, const VolumeProgress& progress,
                             const SliceProgress& slice_progress) {
   const Device device = parse_device(o.device);
-  const std::vector<fs::path> files = find_volumes(o.volumes, "volume", "volumes");
-  LITS_CHECK(!files.empty(), "no *volume*.nii[.gz] files in '" << o.volumes << "'");
+  const std::vector<fs::path> files = nifti_inputs(o.inputs, "input");
+  // Every output is the input's file name in the output folder: refuse up front to write over an input.
+  for (const fs::path& f : files) {
+    std::error_code ec;
+    const fs::path target = fs::path(o.out) / f.filename();
+    LITS_CHECK(!fs::exists(target, ec) || !fs::equivalent(target, f, ec),
+               "the output folder '" << o.out << "' holds the input '" << f.string()
+                                     << "': its mask would overwrite it (outputs take the input's name); choose "
+                                        "another output folder");
+  }
   const std::vector<LoadedModel> models = load_models(o, device);
   return for_each_volume(o, files, progress, [&](const fs::path& file, VolumeOutcome& r, double& seconds) {
     NiftiGeometry g;
@@ -119,12 +91,10 @@ SegmentReport segment_liver(const SegmentOptions& o, const VolumeProgress& progr
     seconds = since(t0);
     r.segmented_slices = v.depth;
     const VolumeDims dims{v.depth, v.height, v.width};
-    mask = postprocess_liver(mask, dims);
+    if (o.postprocess) mask = postprocess_liver(mask, dims);
     std::tie(r.z0, r.z1) = slice_range(mask, dims);
     r.liver_voxels = std::count(mask.begin(), mask.end(), uint8_t{1});
-    std::string name = file.filename().string();
-    name.replace(name.find("volume"), 6, "liver");
-    r.output = (fs::path(o.out) / name).string();
+    r.output = (fs::path(o.out) / file.filename()).string();
     write_nifti_mask(r.output, g, nifti_mask_from_store(mask, g.dims));
   });
 }
@@ -132,25 +102,29 @@ SegmentReport segment_liver(const SegmentOptions& o, const VolumeProgress& progr
 SegmentReport submit_lesions(const SegmentOptions& o, const VolumeProgress& progress,
                              const SliceProgress& slice_progress) {
   const Device device = parse_device(o.device);
-  const std::vector<fs::path> files = find_volumes(o.volumes, "volume", "volumes");
-  LITS_CHECK(!files.empty(), "no *volume*.nii[.gz] files in '" << o.volumes << "'");
-  const std::vector<fs::path> livers = find_volumes(o.liver, "liver", "liver masks");
+  const std::vector<fs::path> files = nifti_inputs(o.inputs, "input");
+  const std::vector<fs::path> livers = nifti_files_preferring(o.liver, "liver", "liver masks");
+  const CasePairing pairing = pair_cases(files, livers);
+  // The LiTS name test-segmentation-N.nii where the volumes' numbers tell them apart, else NAME-segmentation.
+  std::map<int64_t, int> numbers;
+  for (const fs::path& f : files) ++numbers[file_number(f.filename().string())];
   const std::vector<LoadedModel> models = load_models(o, device);
   return for_each_volume(o, files, progress, [&](const fs::path& file, VolumeOutcome& r, double& seconds) {
-    const int64_t number = file_number(file.filename().string());
-    LITS_CHECK(number >= 0, file.string() << ": no number in the file name (expected test-volume-N.nii[.gz])");
-    auto it = std::find_if(livers.begin(), livers.end(),
-                           [&](const fs::path& p) { return file_number(p.filename().string()) == number; });
-    LITS_CHECK(it != livers.end(), file.string() << ": no liver mask numbered " << number << " in '" << o.liver
-                                                 << "' (run `lits segment` first)");
+    const auto pair =
+        std::find_if(pairing.pairs.begin(), pairing.pairs.end(), [&](const CasePair& p) { return p.a == file; });
+    LITS_CHECK(pair != pairing.pairs.end() && !pair->b.empty(),
+               file.string() << ": no liver mask of this case in '" << o.liver << "' (none named "
+                             << file.filename().string() << " or numbered " << file_number(file.filename().string())
+                             << "; run `lits segment` first)");
+    const fs::path liver_file = pair->b;
     NiftiGeometry g;
     const SliceVolume v = read_slice_volume(file.string(), &g);
     r.slices = v.depth;
-    const NiftiGeometry lg = read_nifti_geometry(it->string());
-    LITS_CHECK(lg.dims == g.dims, it->string() << ": liver mask of dims " << lg.dims[0] << " x " << lg.dims[1] << " x "
-                                               << lg.dims[2] << " for a volume of " << g.dims[0] << " x " << g.dims[1]
-                                               << " x " << g.dims[2]);
-    std::vector<uint8_t> liver = store_mask_from_nifti(read_nifti_labels(it->string()), g.dims);
+    const NiftiGeometry lg = read_nifti_geometry(liver_file.string());
+    LITS_CHECK(lg.dims == g.dims, liver_file.string() << ": liver mask of dims " << lg.dims[0] << " x " << lg.dims[1]
+                                                      << " x " << lg.dims[2] << " for a volume of " << g.dims[0]
+                                                      << " x " << g.dims[1] << " x " << g.dims[2]);
+    std::vector<uint8_t> liver = store_mask_from_nifti(read_nifti_labels(liver_file.string()), g.dims);
     for (uint8_t& x : liver) x = x != 0;
     const VolumeDims dims{v.depth, v.height, v.width};
     std::tie(r.z0, r.z1) = slice_range(liver, dims);
@@ -162,7 +136,11 @@ SegmentReport submit_lesions(const SegmentOptions& o, const VolumeProgress& prog
     for (size_t p = 0; p < labels.size(); ++p) labels[p] = static_cast<uint8_t>(liver[p] + labels[p]);
     r.liver_voxels = std::count_if(labels.begin(), labels.end(), [](uint8_t x) { return x >= 1; });
     r.lesion_voxels = std::count(labels.begin(), labels.end(), uint8_t{2});
-    r.output = (fs::path(o.out) / ("test-segmentation-" + std::to_string(number) + ".nii")).string();
+    const int64_t number = file_number(file.filename().string());
+    const std::string name = number >= 0 && numbers[number] == 1
+                                 ? "test-segmentation-" + std::to_string(number) + ".nii"
+                                 : nifti_stem(file.filename().string()) + "-segmentation.nii";
+    r.output = (fs::path(o.out) / name).string();
     write_nifti_mask(r.output, g, nifti_mask_from_store(labels, g.dims));
   });
 }

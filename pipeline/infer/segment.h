@@ -1,11 +1,15 @@
-// `lits segment` and `lits submit` over folders of NIfTI volumes (docs/reference.md sections 7.1-7.2), straight
-// from the NIfTI files (no conversion step), one volume at a time:
-//   segment: the liver ensemble on every slice, post-processed (postprocess.h), written as a uint8 mask with
-//            the volume's geometry: test-volume-N.nii[.gz] -> OUT/test-liver-N.nii[.gz];
+// `lits segment` and `lits submit` over NIfTI volumes (docs/reference.md sections 7.1-7.2), straight from
+// the NIfTI files (no conversion step), one volume at a time:
+//   segment: the liver ensemble on every slice, post-processed (postprocess.h) unless asked not to, written
+//            as a uint8 mask with the volume's geometry under the input's own file name in the output
+//            folder (patient_A.nii.gz -> OUT/patient_A.nii.gz);
 //   submit:  the lesion ensemble on every slice of the liver's z-range (its last slice included, unlike the
 //            reference), masked by the liver mask of the same slice (the reference took the neighbour's), and
-//            OUT/test-segmentation-N.nii with 0 background, 1 liver, 2 lesion and the volume's geometry.
-// A volume that cannot be read or processed is reported with the file and the reason; the others go on.
+//            the LiTS submission file OUT/test-segmentation-N.nii (N the volume's number; NAME-segmentation.nii
+//            for a volume without one) with 0 background, 1 liver, 2 lesion and the volume's geometry. Liver
+//            masks pair with volumes by case (case_files.h): the same name, or the same number.
+// Inputs are NIfTI files and folders of them (case_files.h). A volume that cannot be read or processed is
+// reported with the file and the reason; the others go on.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +20,15 @@
 namespace lits {
 
 struct SegmentOptions {
-  std::string volumes;              // folder of *volume*-N.nii[.gz]
+  std::vector<std::string> inputs;  // NIfTI files and folders of them
   std::string liver;                // submit: folder of the liver masks written by segment
   std::string out;                  // created when missing
   std::vector<std::string> models;  // run folders; more than one is an ensemble
   std::string device = "auto";
-  int64_t batch = 4;            // slices per forward pass
-  bool bn_batch_stats = false;  // the reference's train-mode BatchNorm at test time
+  int64_t batch = 4;                // slices per forward pass
+  bool bn_batch_stats = false;      // the reference's train-mode BatchNorm at test time
+  std::string checkpoint = "best";  // which weights of each run: "best" or "latest"
+  bool postprocess = true;          // segment: largest component and closing (postprocess.h)
 };
 
 struct VolumeOutcome {
@@ -51,8 +57,5 @@ SegmentReport segment_liver(const SegmentOptions& options, const VolumeProgress&
                             const SliceProgress& slice_progress = nullptr);
 SegmentReport submit_lesions(const SegmentOptions& options, const VolumeProgress& progress = nullptr,
                              const SliceProgress& slice_progress = nullptr);
-
-// The number N of a file name such as test-volume-12.nii.gz; -1 when it has none.
-int64_t file_number(const std::string& file_name);
 
 }  // namespace lits

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -80,9 +81,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// ".nii.gz", ".nii" or "" (not a name this module reads or writes).
+// ".nii.gz", ".nii" or "" (not a name this module reads or writes), whatever the case of the name's letters
+// (scanners and PACS exports write Volume-12.NII.GZ).
 std::string nifti_extension(const std::string& path) {
-  const std::string name = fs::path(path).filename().string();
+  std::string name = fs::path(path).filename().string();
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (ends_with(name, ".nii.gz")) return ".nii.gz";
   if (ends_with(name, ".nii")) return ".nii";
   return "";

@@ -24,17 +24,19 @@ void put_chunk(std::vector<uint8_t>& out, const char type[4], const std::vector<
   put_u32(out, static_cast<uint32_t>(crc));
 }
 
-}  // namespace
-
-void write_png_gray(const std::string& path, int64_t width, int64_t height, const std::vector<uint8_t>& pixels) {
+// colour_type: 0 grayscale (1 byte per pixel), 2 RGB (3 bytes).
+void write_png(const std::string& path, int64_t width, int64_t height, const std::vector<uint8_t>& pixels,
+               int64_t channels, uint8_t colour_type) {
   LITS_CHECK(width >= 1 && height >= 1 && width <= (1 << 24) && height <= (1 << 24) &&
-                 static_cast<int64_t>(pixels.size()) == width * height,
-             "png '" << path << "': " << width << " x " << height << " image with " << pixels.size() << " pixels");
+                 static_cast<int64_t>(pixels.size()) == width * height * channels,
+             "png '" << path << "': " << width << " x " << height << " x " << channels << " image with "
+                     << pixels.size() << " bytes");
+  const int64_t row = width * channels;
   std::vector<uint8_t> raw;  // each scanline: filter type 0, then the row
-  raw.reserve(static_cast<size_t>((width + 1) * height));
+  raw.reserve(static_cast<size_t>((row + 1) * height));
   for (int64_t r = 0; r < height; ++r) {
     raw.push_back(0);
-    raw.insert(raw.end(), pixels.begin() + r * width, pixels.begin() + (r + 1) * width);
+    raw.insert(raw.end(), pixels.begin() + r * row, pixels.begin() + (r + 1) * row);
   }
   uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
   std::vector<uint8_t> packed(packed_size);
@@ -46,11 +48,21 @@ void write_png_gray(const std::string& path, int64_t width, int64_t height, cons
   std::vector<uint8_t> ihdr;
   put_u32(ihdr, static_cast<uint32_t>(width));
   put_u32(ihdr, static_cast<uint32_t>(height));
-  ihdr.insert(ihdr.end(), {8, 0, 0, 0, 0});  // 8 bits, grayscale, deflate, no filter method, no interlace
+  ihdr.insert(ihdr.end(), {8, colour_type, 0, 0, 0});  // 8 bits, colour type, deflate, no filter method, no interlace
   put_chunk(png, "IHDR", ihdr);
   put_chunk(png, "IDAT", packed);
   put_chunk(png, "IEND", {});
   write_file_atomic(path, {{png.data(), png.size()}});
+}
+
+}  // namespace
+
+void write_png_gray(const std::string& path, int64_t width, int64_t height, const std::vector<uint8_t>& pixels) {
+  write_png(path, width, height, pixels, 1, 0);
+}
+
+void write_png_rgb(const std::string& path, int64_t width, int64_t height, const std::vector<uint8_t>& pixels) {
+  write_png(path, width, height, pixels, 3, 2);
 }
 
 }  // namespace lits

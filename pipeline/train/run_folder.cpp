@@ -5,10 +5,12 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 #include "engine/error.h"
 #include "pipeline/io/atomic_file.h"
 #include "pipeline/io/json.h"
+#include "pipeline/train/ticks.h"
 
 namespace fs = std::filesystem;
 
@@ -98,17 +100,28 @@ void write_log_csv(const std::string& dir, const std::vector<EpochRow>& rows) {
 
 namespace {
 
-// A polyline of (x, y) data points mapped into the plot box.
-std::string polyline(const std::vector<double>& xs, const std::vector<double>& ys, double x0, double x1, double y0,
-                     double y1, const char* colour, const char* dash) {
+// The plot box in SVG pixels.
+constexpr double kLeft = 80, kRight = 840, kTop = 60, kBottom = 480;
+
+double map_x(double x, const Ticks& t) {
+  return kLeft + (t.hi > t.lo ? (x - t.lo) / (t.hi - t.lo) : 0.5) * (kRight - kLeft);
+}
+double map_y(double y, const Ticks& t) {
+  return kBottom - (t.hi > t.lo ? (y - t.lo) / (t.hi - t.lo) : 0.5) * (kBottom - kTop);
+}
+
+// A polyline of the finite (x, y) data points mapped into the plot box (a dot when there is one point).
+std::string polyline(const std::vector<double>& xs, const std::vector<double>& ys, const Ticks& tx, const Ticks& ty,
+                     const char* colour, const char* dash) {
   std::ostringstream o;
+  std::vector<std::pair<double, double>> points;
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (std::isfinite(ys[i])) points.emplace_back(map_x(xs[i], tx), map_y(ys[i], ty));
+  if (points.size() == 1)
+    o << "<circle cx=\"" << points[0].first << "\" cy=\"" << points[0].second << "\" r=\"3\" fill=\"" << colour
+      << "\"/>\n";
   o << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"2\"" << dash << " points=\"";
-  const double left = 80, right = 840, top = 60, bottom = 480;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    const double px = left + (x1 > x0 ? (xs[i] - x0) / (x1 - x0) : 0.5) * (right - left);
-    const double py = bottom - (y1 > y0 ? (ys[i] - y0) / (y1 - y0) : 0.5) * (bottom - top);
-    o << (i ? " " : "") << px << "," << py;
-  }
+  for (size_t i = 0; i < points.size(); ++i) o << (i ? " " : "") << points[i].first << "," << points[i].second;
   o << "\"/>\n";
   return o.str();
 }
@@ -117,18 +130,25 @@ std::string polyline(const std::vector<double>& xs, const std::vector<double>& y
 
 void write_training_plot(const std::string& dir, const std::vector<EpochRow>& rows) {
   std::vector<double> ep, loss, tdice, vdice;
-  double lmin = 1e300, lmax = -1e300, best_t = 0, best_v = 0;
+  double lmin = 1e300, lmax = -1e300, dmin = 1e300, dmax = -1e300, best_t = 0, best_v = 0;
+  int64_t first = 0, last = 0;
   for (const EpochRow& r : rows) {
+    if (ep.empty() || r.epoch < first) first = r.epoch;
+    if (ep.empty() || r.epoch > last) last = r.epoch;
     ep.push_back(static_cast<double>(r.epoch));
     loss.push_back(r.train_loss);
     tdice.push_back(r.train_dice);
     vdice.push_back(r.val_dice);
     if (std::isfinite(r.train_loss)) lmin = std::min(lmin, r.train_loss), lmax = std::max(lmax, r.train_loss);
+    for (const double d : {r.train_dice, r.val_dice})
+      if (std::isfinite(d)) dmin = std::min(dmin, d), dmax = std::max(dmax, d);
     best_t = std::max(best_t, r.train_dice);
     best_v = std::max(best_v, r.val_dice);
   }
   if (lmin > lmax) lmin = 0, lmax = 1;
-  const double x0 = ep.empty() ? 0 : ep.front(), x1 = ep.empty() ? 1 : ep.back();
+  if (dmin > dmax) dmin = 0, dmax = 1;
+  // Round-number axes, widened to their outer ticks; the epochs as log.csv numbers them.
+  const Ticks tl = nice_ticks(lmin, lmax), td = nice_ticks(dmin, dmax), tx = epoch_ticks(first, last);
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"920\" height=\"570\" font-family=\"sans-serif\" "
        "font-size=\"14\">\n<rect width=\"920\" height=\"570\" fill=\"white\"/>\n"
@@ -137,17 +157,26 @@ void write_training_plot(const std::string& dir, const std::vector<EpochRow>& ro
     << "<text x=\"460\" y=\"48\" text-anchor=\"middle\">Max Train Dice: "
     << json_number(std::round(best_t * 1000) / 1000)
     << " | Max Val Dice: " << json_number(std::round(best_v * 1000) / 1000) << "</text>\n";
-  for (int k = 0; k <= 4; ++k) {  // grid and both axes' labels
-    const double y = 480 - k * 105.0;
-    o << "<line x1=\"80\" x2=\"840\" y1=\"" << y << "\" y2=\"" << y << "\" stroke=\"white\"/>\n"
-      << "<text x=\"72\" y=\"" << y + 5 << "\" text-anchor=\"end\" fill=\"#1f77b4\">"
-      << json_number(std::round((lmin + (lmax - lmin) * k / 4) * 1e4) / 1e4) << "</text>\n"
-      << "<text x=\"848\" y=\"" << y + 5 << "\">" << json_number(k / 4.0) << "</text>\n";
+  // Gridlines: solid for the loss axis and the epochs, dashed for the Dice axis; each tick labelled.
+  for (size_t k = 0; k < tl.values.size(); ++k) {
+    const double y = map_y(tl.values[k], tl);
+    o << "<line x1=\"80\" x2=\"840\" y1=\"" << y << "\" y2=\"" << y << "\" stroke=\"white\" stroke-width=\"1.5\"/>\n"
+      << "<text x=\"72\" y=\"" << y + 5 << "\" text-anchor=\"end\" fill=\"#1f77b4\">" << tl.labels[k] << "</text>\n";
   }
-  o << "<text x=\"460\" y=\"515\" text-anchor=\"middle\">Epoch (" << json_number(x0) << " to " << json_number(x1)
-    << ")</text>\n"
-    << polyline(ep, loss, x0, x1, lmin, lmax, "#1f77b4", " stroke-dasharray=\"6,4\"")
-    << polyline(ep, tdice, x0, x1, 0, 1, "#1f77b4", "") << polyline(ep, vdice, x0, x1, 0, 1, "#d62728", "")
+  for (size_t k = 0; k < td.values.size(); ++k) {
+    const double y = map_y(td.values[k], td);
+    o << "<line x1=\"80\" x2=\"840\" y1=\"" << y << "\" y2=\"" << y
+      << "\" stroke=\"#c8c8c8\" stroke-dasharray=\"3,3\"/>\n"
+      << "<text x=\"848\" y=\"" << y + 5 << "\">" << td.labels[k] << "</text>\n";
+  }
+  for (size_t k = 0; k < tx.values.size(); ++k) {
+    const double x = map_x(tx.values[k], tx);
+    o << "<line x1=\"" << x << "\" x2=\"" << x << "\" y1=\"60\" y2=\"480\" stroke=\"white\" stroke-width=\"1.5\"/>\n"
+      << "<text x=\"" << x << "\" y=\"498\" text-anchor=\"middle\">" << tx.labels[k] << "</text>\n";
+  }
+  o << "<text x=\"460\" y=\"522\" text-anchor=\"middle\">Epoch</text>\n"
+    << polyline(ep, loss, tx, tl, "#1f77b4", " stroke-dasharray=\"6,4\"") << polyline(ep, tdice, tx, td, "#1f77b4", "")
+    << polyline(ep, vdice, tx, td, "#d62728", "")
     << "<text x=\"120\" y=\"550\" fill=\"#1f77b4\">- - training loss (left axis)</text>\n"
     << "<text x=\"380\" y=\"550\" fill=\"#1f77b4\">\u2014 training Dice (right axis)</text>\n"
     << "<text x=\"640\" y=\"550\" fill=\"#d62728\">\u2014 validation Dice (right axis)</text>\n</svg>\n";

@@ -28,7 +28,8 @@ void write_parameters_txt(const std::string& dir, const Setup& setup);
 // log.csv: Epoch, Time, Training Loss, Training Dice, Validation Dice (the reference's columns), then
 // Validation Dice (LiTS per case), Learning Rate, Samples/s. Rewritten atomically from all rows.
 void write_log_csv(const std::string& dir, const std::vector<EpochRow>& rows);
-// training_results.svg: training loss (left axis) and training / validation Dice (right axis) per epoch.
+// training_results.svg: training loss (left axis) and training / validation Dice (right axis) per epoch, on
+// round-number axes with gridlines (nice_ticks) and the epochs labelled as log.csv numbers them (epoch_ticks).
 void write_training_plot(const std::string& dir, const std::vector<EpochRow>& rows);
 
 }  // namespace lits

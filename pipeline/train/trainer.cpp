@@ -463,8 +463,10 @@ std::vector<Overlap> Trainer::validation(int64_t epoch) {
   vo.batch_size = 1;
   vo.first_sample = 0;
   samples_->clear();
+  const double air = hu_normalize(-1024.0, plan_.data.standardize);
   auto validate = [&](const Batch& b, bool count) {
-    const Tensor host_out = net_->run(b.input.to(device_)).out.to(Device::cpu());
+    // Whole slices of any size: padded with air to the network's size divisor, the output cropped back.
+    const Tensor host_out = net_->run_padded(b.input.to(device_), air).out.to(Device::cpu());
     const Tensor liver = plan_.task == DataTask::kLesion ? b.liver : Tensor();
     if (count) {
       const Overlap o = overlap_of(host_out, b.target, liver, 0);

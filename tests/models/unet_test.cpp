@@ -250,5 +250,51 @@ TEST(UNet, OtherOptionsBuildAndRun) {
   EXPECT_EQ(u.find("enc.0.se.fc1.weight").shape(), Shape({16, 32}));
 }
 
+// Slices of any size (section "padding" of models/unet.h): run_padded equals run() on the input padded by
+// hand at the bottom and right with the fill value, cropped back; the auxiliary outputs are cropped to
+// ceil(H / 2^(k+1)). A fill of another value changes the border pixels, so the padding is really used.
+TEST(UNet, RunPaddedTakesSlicesOfAnySize) {
+  UNetConfig c;
+  c.filter_start = c.filter_start_up = 4;
+  c.structure = {1, 1, 1, 1};
+  c.dropout = 0;
+  c.channels = 1;
+  c.use_auxiliary_inputs = true;
+  UNet u(c);
+  EXPECT_EQ(u.size_divisor(), 8);
+  EXPECT_EQ(padded_extent(122, 8), 128);
+  EXPECT_EQ(padded_extent(101, 8), 104);
+  EXPECT_EQ(padded_extent(104, 8), 104);
+  const int64_t h = 21, w = 13;
+  const Tensor x = randn({2, 1, h, w}, 7, DType::kFloat64, false);
+  Tensor manual = Tensor::full({2, 1, 24, 16}, -0.5, DType::kFloat64);
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t q = 0; q < w; ++q)
+        manual.data<double>()[(n * 24 + r) * 16 + q] = x.data<double>()[(n * h + r) * w + q];
+  u.to(DType::kFloat64);
+  u.eval();
+  const UNetOutput got = u.run_padded(x, -0.5);
+  const Tensor want = u.run(manual).out;
+  ASSERT_EQ(got.out.shape(), Shape({2, 2, h, w}));
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t k = 0; k < 2; ++k)
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t q = 0; q < w; ++q)
+          ASSERT_EQ(got.out.data<double>()[((n * 2 + k) * h + r) * w + q],
+                    want.data<double>()[((n * 2 + k) * 24 + r) * 16 + q])
+              << n << " " << k << " " << r << " " << q;
+  const Tensor other = u.run_padded(x, 3.0).out;
+  EXPECT_NE(other.data<double>()[(h - 1) * w + w - 1], got.out.data<double>()[(h - 1) * w + w - 1]);
+  u.train();
+  const UNetOutput t = u.run_padded(x, -0.5);
+  ASSERT_EQ(t.aux.size(), 3u);
+  EXPECT_EQ(t.aux[0].shape(), Shape({2, 2, 11, 7}));
+  EXPECT_EQ(t.aux[1].shape(), Shape({2, 2, 6, 4}));
+  EXPECT_EQ(t.aux[2].shape(), Shape({2, 2, 3, 2}));
+  // An input that already fits goes through unpadded.
+  EXPECT_EQ(pad_to_multiple(manual, 8, 0.0).data_ptr(), manual.data_ptr());
+}
+
 }  // namespace
 }  // namespace lits::testing

@@ -153,7 +153,7 @@ TEST_F(BadInputCorpusRuns, ConvertAndSegmentNameEveryBadVolumeAndGoOn) {
   const fs::path in = corpus_folder("corpus", cases);
 
   const fs::path store = dir_ / "corpus_store";
-  const Finished conv = lits({"convert", "--in", in.string(), "--out", store.string(), "--threads", "2"}, "convert");
+  const Finished conv = lits({"convert", "--in", in.string(), "--out", store.string(), "--workers", "2"}, "convert");
   ASSERT_TRUE(conv.started);
   EXPECT_FALSE(conv.timed_out);
   EXPECT_EQ(conv.signal, 0);

@@ -69,7 +69,7 @@ class Distributed : public PhantomStore {
 
   std::string train_args(const fs::path& setup, const std::string& extra) const {
     return std::string(LITS_TOOL) + " train --setup '" + setup.string() + "' --data '" + store_dir() + "' --save '" +
-           (dir_ / "runs").string() + "' --device cpu --no-date --threads 1 " + extra;
+           (dir_ / "runs").string() + "' --device cpu --no-date --workers 1 " + extra;
   }
   std::string mpirun(int ranks, const std::string& args) const {
     return std::string(LITS_MPIEXEC) + " -n " + std::to_string(ranks) + " " + args;
@@ -182,7 +182,7 @@ TEST_F(Distributed, ACheckpointResumesWithAnotherNumberOfRanks) {
   fs::copy(run("resume"), copy1, fs::copy_options::recursive);
   fs::copy(run("resume"), copy2, fs::copy_options::recursive);
   const Command b = run_command(mpirun(2, std::string(LITS_TOOL) + " train --resume '" + copy1.string() +
-                                              "' --device cpu --threads 1 --max-steps 2"),
+                                              "' --device cpu --workers 1 --max-steps 2"),
                                 dir_ / "resume2.log");
   ASSERT_EQ(b.status, 0) << b.output;
   lits::Setup s = read_run_setup(copy2.string());

@@ -70,7 +70,7 @@ TEST_F(Evaluate, PairsByNumberAndScoresAsLits) {
   // Case 2: scored as an empty prediction; case 3 likewise, for its dims.
   EXPECT_DOUBLE_EQ(r.cases[2].liver.dice, 0.0);
   EXPECT_DOUBLE_EQ(r.cases[2].lesion.dice, 0.0);
-  expect_contains(r.cases[2].problem, {"no prediction numbered 2"});
+  expect_contains(r.cases[2].problem, {"no prediction of case test-segmentation-2"});
   expect_contains(r.cases[3].problem, {"test-segmentation-3.nii", "10 x 10 x 3", "10 x 10 x 4"});
   EXPECT_DOUBLE_EQ(r.cases[3].lesion.dice, 1.0);  // no lesion in the truth, none predicted
   // Summaries: liver per case (1 + 8/9 + 0 + 0) / 4; global 2 * (240 + 160) / ((240 + 240) + (160 + 200) + 200 + 200).
@@ -91,7 +91,8 @@ TEST_F(Evaluate, PairsByNumberAndScoresAsLits) {
   std::getline(in, header);
   std::getline(in, row);
   EXPECT_EQ(header.rfind("case,liver_dice,", 0), 0u);
-  EXPECT_EQ(row.rfind("0,1,0,0,0,0,1,0,0,0,0,", 0), 0u) << row;
+  EXPECT_EQ(row.rfind("\"test-segmentation-0\",1,0,0,0,0,1,0,0,0,0,", 0), 0u) << row;
+  EXPECT_EQ(j.find("cases")->items[0].find("case")->text, "test-segmentation-0");
 }
 
 TEST_F(Evaluate, UnreadableTruthIsReportedAndFoldersChecked) {
@@ -106,7 +107,77 @@ TEST_F(Evaluate, UnreadableTruthIsReportedAndFoldersChecked) {
                   {"prediction folder", "nope"});
   fs::create_directories(dir_ / "empty");
   expect_contains(error_of([&] { evaluate_folders((dir_ / "pred").string(), (dir_ / "empty").string()); }),
-                  {"no *segmentation*"});
+                  {"no .nii or .nii.gz files", "truth folder"});
+}
+
+// The outputs of `lits segment` carry their volumes' names: predictions pair with the truth by the same
+// name (any letter case), else by the number at the end of the name, whatever the prefixes; a folder
+// with *segmentation* files gives only those (the LiTS Training_Data layout holds volumes beside them).
+TEST_F(Evaluate, PairsByNameOrNumberWhateverThePrefix) {
+  write("truth", "segmentation-4.nii", labels(5, 2));
+  write("truth", "volume-4.nii", std::vector<uint8_t>(400, 1));  // a CT beside its labels: not a truth
+  write("pred", "liver-4.nii.gz", labels(5, 2));
+  const EvaluationReport r = evaluate_folders((dir_ / "pred").string(), (dir_ / "truth").string());
+  ASSERT_EQ(r.cases.size(), 1u);
+  EXPECT_EQ(r.problems, 0);
+  EXPECT_EQ(r.cases[0].name, "segmentation-4");
+  EXPECT_DOUBLE_EQ(r.cases[0].liver.dice, 1.0);
+  EXPECT_DOUBLE_EQ(r.cases[0].lesion.dice, 1.0);
+  expect_contains(r.cases[0].prediction, {"liver-4.nii.gz"});
+  fs::create_directories(dir_ / "truth_named");
+  fs::create_directories(dir_ / "pred_named");
+  write("truth_named", "patient_A.nii.gz", labels(6, 0));
+  write("truth_named", "patient_B.nii.gz", labels(6, 0));
+  write("pred_named", "PATIENT_A.nii", labels(6, 0));
+  write("pred_named", "patient_B.nii", labels(3, 0));
+  const EvaluationReport n = evaluate_folders((dir_ / "pred_named").string(), (dir_ / "truth_named").string());
+  ASSERT_EQ(n.cases.size(), 2u);
+  EXPECT_EQ(n.problems, 0);
+  EXPECT_EQ(n.cases[0].name, "patient_A");
+  EXPECT_DOUBLE_EQ(n.cases[0].liver.dice, 1.0);
+  EXPECT_NEAR(n.cases[1].liver.dice, 2.0 * 120 / (120 + 240), 1e-12);
+}
+
+TEST_F(Evaluate, NothingPairingSaysWhatBothFoldersHold) {
+  write("truth", "segmentation-1.nii", labels(6, 0));
+  write("pred", "case-7.nii", labels(6, 0));
+  write("pred", "other.nii", labels(6, 0));
+  expect_contains(error_of([&] { evaluate_folders((dir_ / "pred").string(), (dir_ / "truth").string()); }),
+                  {"no prediction pairs", "segmentation-1.nii", "case-7.nii", "other.nii", "2 files"});
+}
+
+// A prediction on another grid (shifted 2 mm, or flipped) scores as empty with the reason, as one with
+// labels beyond 0/1/2 (a multi-organ map); a truth with such labels is an error.
+TEST_F(Evaluate, OtherGeometryAndOtherLabelsAreReported) {
+  write("truth", "segmentation-0.nii", labels(6, 0));
+  write("truth", "segmentation-1.nii", labels(6, 0));
+  write("truth", "segmentation-2.nii", labels(6, 0));
+  write("truth", "segmentation-3.nii", labels(6, 0));
+  NiftiGeometry moved = make_nifti_geometry({10, 10, 4}, {1.0, 1.0, 2.0});
+  moved.srow_x[3] += 2.0;
+  moved.qoffset_x += 2.0;
+  write_nifti_mask((dir_ / "pred" / "segmentation-0.nii").string(), moved, labels(6, 0));
+  NiftiGeometry nearly = make_nifti_geometry({10, 10, 4}, {1.0, 1.0, 2.0});
+  nearly.srow_x[3] += 5e-4;
+  nearly.qoffset_x += 5e-4;
+  write_nifti_mask((dir_ / "pred" / "segmentation-1.nii").string(), nearly, labels(6, 0));
+  std::vector<uint8_t> organs = labels(6, 0);
+  organs[5] = 42;
+  write("pred", "segmentation-2.nii", organs);
+  write("pred", "segmentation-3.nii", labels(6, 0));
+  organs[7] = 7;
+  write("truth", "segmentation-5.nii", organs);
+  const EvaluationReport r = evaluate_folders((dir_ / "pred").string(), (dir_ / "truth").string());
+  ASSERT_EQ(r.cases.size(), 4u);
+  EXPECT_EQ(r.problems, 2);
+  expect_contains(r.cases[0].problem, {"segmentation-0.nii", "affines differ by up to 2 mm"});
+  EXPECT_DOUBLE_EQ(r.cases[0].liver.dice, 0.0);
+  EXPECT_TRUE(r.cases[1].problem.empty()) << "0.5 um is within the 1e-3 mm tolerance: " << r.cases[1].problem;
+  EXPECT_DOUBLE_EQ(r.cases[1].liver.dice, 1.0);
+  expect_contains(r.cases[2].problem, {"segmentation-2.nii", "labels other than 0, 1 and 2", "42"});
+  EXPECT_DOUBLE_EQ(r.cases[3].liver.dice, 1.0);
+  ASSERT_EQ(r.errors.size(), 1u);
+  expect_contains(r.errors[0], {"segmentation-5.nii", "7, 42"});
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ class Faults : public PhantomStore {
     return run_process(all, dir_ / (log + ".log"), 300, on_start);
   }
   std::vector<std::string> resume(const std::string& run) const {
-    return {"train", "--resume", run, "--epochs", "2", "--device", "cpu", "--threads", "1"};
+    return {"train", "--resume", run, "--epochs", "2", "--device", "cpu", "--workers", "1"};
   }
 };
 
@@ -105,7 +105,7 @@ TEST_F(Faults, DiskFullWhileWritingTheStoreKeepsTheEarlierVolumes) {
   const auto before = snapshot(store);
   const int64_t image = static_cast<int64_t>(fs::file_size(store / "volume-0" / "image.npy"));
   const Finished f = lits({"convert", "--in", (dir_ / "lits" / "Training_Data").string(), "--out", store.string(),
-                           "--weightmaps", "2d", "--threads", "1"},
+                           "--weightmaps", "2d", "--workers", "1"},
                           "store", image / 2);
   EXPECT_EQ(f.signal, 0) << f.output;
   EXPECT_EQ(f.exit_status, 1) << f.output;
@@ -200,7 +200,7 @@ TEST_F(Faults, ConvertAndSegmentKilledMidVolumeLeaveNothingIncomplete) {
   const fs::path in = dir_ / "big" / "Training_Data", store = dir_ / "big_store";
   fs::create_directories(store);
   bool caught = false;
-  const std::vector<std::string> convert = {"convert", "--in", in.string(), "--out", store.string(), "--threads", "1"};
+  const std::vector<std::string> convert = {"convert", "--in", in.string(), "--out", store.string(), "--workers", "1"};
   Finished f = lits(convert, "convert_killed", 0, [&](pid_t pid) { caught = kill_when_present(pid, store, ".tmp-"); });
   EXPECT_TRUE(caught) << "convert ended before its temporary folder was seen";
   EXPECT_EQ(f.signal, SIGKILL);

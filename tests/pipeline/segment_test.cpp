@@ -13,6 +13,7 @@
 
 #include "pipeline/data/convert.h"
 #include "pipeline/data/phantom.h"
+#include "pipeline/infer/case_files.h"
 #include "pipeline/infer/inference.h"
 #include "pipeline/infer/postprocess.h"
 #include "pipeline/infer/segment.h"
@@ -108,7 +109,7 @@ class SegmentRuns : public PhantomStore {
   }
   SegmentOptions options(const std::string& out) const {
     SegmentOptions o;
-    o.volumes = volumes_;
+    o.inputs = {volumes_};
     o.out = (dir_ / out).string();
     o.device = "cpu";
     o.batch = 3;
@@ -126,8 +127,7 @@ TEST_F(SegmentRuns, OutputsKeepTheInputGeometryAndLabelsNestInTheLiver) {
   std::set<std::string> orientations;
   for (const VolumeOutcome& v : r.volumes) {
     ASSERT_TRUE(v.ok) << v.error;
-    EXPECT_EQ(fs::path(v.output).filename().string().find("test-liver-"), 0u);
-    EXPECT_EQ(v.output.ends_with(".nii.gz"), v.input.ends_with(".nii.gz"));
+    EXPECT_EQ(fs::path(v.output).filename(), fs::path(v.input).filename());  // named as its volume
     EXPECT_EQ(read_nifti_geometry(v.output), read_nifti_geometry(v.input)) << v.output;
     orientations.insert(read_nifti_geometry(v.input).orientation());
     for (uint8_t x : read_nifti_labels(v.output)) ASSERT_LE(x, 1);
@@ -226,7 +226,7 @@ TEST_F(SegmentRuns, BadVolumesAreSkippedAndBadModelsNamed) {
   fs::create_directories(sub.liver);
   const SegmentReport s = submit_lesions(sub);
   EXPECT_EQ(s.failures, 5);
-  expect_contains(s.volumes[0].error, {"no liver mask numbered 0"});
+  expect_contains(s.volumes[0].error, {"test-volume-0.nii.gz", "no liver mask of this case", "empty"});
 }
 
 // A symbolic link loop named like a volume ended `lits segment` with an uncaught filesystem error; now it
@@ -242,6 +242,30 @@ TEST_F(SegmentRuns, SymbolicLinksNamedLikeVolumesAreFailedVolumes) {
   expect_contains(r.volumes[4].error, {"test-volume-7.nii", "symbolic link"});
   expect_contains(r.volumes[5].error, {"test-volume-8.nii", "symbolic link"});
   EXPECT_TRUE(r.volumes[0].ok && r.volumes[3].ok);
+}
+
+// `lits segment -i FILE -o DIR`: any NIfTI name (here in capitals) is an input, its mask takes its name, and
+// an output folder that holds the input is refused before anything runs.
+TEST_F(SegmentRuns, AnyNiftiFileIsAnInputAndItsMaskTakesItsName) {
+  SegmentOptions lits_named = options("liver");
+  lits_named.models = {liver_};
+  const SegmentReport reference = segment_liver(lits_named);
+  ASSERT_EQ(reference.failures, 0);
+  fs::create_directories(dir_ / "in");
+  const fs::path input = dir_ / "in" / "patient_A.NII.GZ";
+  fs::copy_file(fs::path(volumes_) / "test-volume-1.nii.gz", input);
+  SegmentOptions seg = options("out");
+  seg.inputs = {input.string()};
+  seg.models = {liver_};
+  const SegmentReport r = segment_liver(seg);
+  ASSERT_EQ(r.volumes.size(), 1u);
+  ASSERT_TRUE(r.volumes[0].ok) << r.volumes[0].error;
+  EXPECT_EQ(r.volumes[0].output, (dir_ / "out" / "patient_A.NII.GZ").string());
+  EXPECT_EQ(read_nifti_geometry(r.volumes[0].output), read_nifti_geometry(input.string()));
+  EXPECT_EQ(read_nifti_labels(r.volumes[0].output), read_nifti_labels(reference.volumes[1].output));
+  seg.out = (dir_ / "in").string();
+  expect_contains(error_of([&] { segment_liver(seg); }), {"patient_A.NII.GZ", "would overwrite"});
+  EXPECT_TRUE(fs::exists(input));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <zlib.h>
 
 #include "models/setup.h"
+#include "models/unet.h"
 #include "pipeline/io/png.h"
 #include "pipeline/io/safetensors.h"
 #include "pipeline/train/checkpoint.h"
@@ -189,6 +191,25 @@ TEST_F(Training, SameSeedGivesBitIdenticalWeightsAndTheRunFolderHoldsItsFiles) {
             "vUnet2D_tiny__V2");
 }
 
+// Slices whose height and width are not multiples of the network's size divisor (8 for 4 levels): the
+// training crops fit, and validation runs the whole 122 x 101 slices padded to 128 x 104 and cropped back.
+class OddSizeTraining : public PhantomStore {
+ protected:
+  void SetUp() override { make_store(4, 128, 12, 122, 101); }
+};
+
+TEST_F(OddSizeTraining, A122x101StoreTrainsAndValidates) {
+  lits::Setup s = tiny_setup();
+  s.set("Network", "structure", parse_value("[1, 1, 1, 1]", "test"));
+  UNetConfig c = unet_config_from(s);
+  ASSERT_EQ(unet_size_divisor(c), 8);
+  const TrainReport r = train_run(s, tiny_options(store_dir(), dir_ / "runs", 1));
+  EXPECT_EQ(r.epochs_done, 1);
+  EXPECT_TRUE(fs::exists(fs::path(r.run_dir) / "checkpoint_best.safetensors"));
+  EXPECT_TRUE(std::isfinite(r.best_val_dice));
+  EXPECT_GE(r.best_val_dice, 0.0);
+}
+
 TEST_F(Training, ResumeContinuesBitForBit) {
   const TrainReport straight = train_run(tiny_setup(), options("straight"));
   // 1 epoch, then resume for the second.
@@ -308,7 +329,7 @@ std::pair<Finished, fs::path> train_and_signal(const fs::path& dir, const std::s
   const fs::path run = save / "vUnet2D_sig";
   const Finished f =
       run_process({LITS_TOOL, "train", "--setup", setup_file.string(), "--data", store, "--save", save.string(),
-                   "--device", "cpu", "--no-date", "--threads", "1"},
+                   "--device", "cpu", "--no-date", "--workers", "1"},
                   dir / "train.out", 300, [&](pid_t pid) {
                     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
                     while (!fs::exists(run / "checkpoint_latest.json") && std::chrono::steady_clock::now() < deadline)
