@@ -14,16 +14,21 @@
 #   make test-emu-sanitizers  the emulated CUDA kernels (ctest -L cuda-emu) under ASan+UBSan
 #                        (fibers) and under TSan (threads), building only what they need
 #   make build           set-up + build only
-# Variables: BUILD (build folder), JOBS (parallel jobs), CMAKE_FLAGS (extra -D options).
+#   make install         set-up + build of the `lits` command + `cmake --install $(BUILD) --prefix $(PREFIX)`:
+#                        PREFIX/bin/lits, PREFIX/share/lits/presets/, PREFIX/share/doc/lits/ (README.md,
+#                        LICENSE, docs/); PREFIX defaults to /usr/local, DESTDIR=dir stages it. The tree may
+#                        be moved: `lits` finds its presets relative to itself
+# Variables: BUILD (build folder), JOBS (parallel jobs), CMAKE_FLAGS (extra -D options), PREFIX.
 # CI=true turns warnings into errors.
 
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
+PREFIX ?= /usr/local
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all setup configure build test demo check test-variants test-emu test-emu-sanitizers test-sanitizers \
+.PHONY: all setup configure build install test demo check test-variants test-emu test-emu-sanitizers test-sanitizers \
         fuzz clean
 
 all: build
@@ -39,6 +44,11 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
+
+# Only the command is installed (with the presets and the docs), so only it is built.
+install: configure
+	cmake --build $(BUILD) -j $(JOBS) --target lits
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The demo needs only the command, not the test suite.
 demo: configure

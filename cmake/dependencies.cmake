@@ -124,6 +124,29 @@ if(NOT LITS_MPI STREQUAL "OFF")
   endif()
 endif()
 
+# ONNX (Debian: libonnx-dev, with libprotobuf-dev): `lits export` writes ONNX models through ONNX's generated
+# protobuf classes (libonnx_proto) and checks them with its model checker (libonnx). Found by hand, as
+# oneDNN: Debian's ONNX config needs protobuf's targets first. The generated headers only compile against
+# the protobuf they were generated with (3.21 on Debian 12). Optional: without it `lits export` says so.
+set(LITS_HAVE_ONNX OFF)
+if(NOT LITS_ONNX STREQUAL "OFF")
+  find_package(Protobuf QUIET)
+  find_path(ONNX_INCLUDE_DIR onnx/onnx-ml.pb.h)
+  find_library(ONNX_PROTO_LIBRARY NAMES onnx_proto)
+  find_library(ONNX_LIBRARY NAMES onnx)
+  if(Protobuf_FOUND AND ONNX_INCLUDE_DIR AND ONNX_PROTO_LIBRARY AND ONNX_LIBRARY)
+    add_library(LITS::onnx INTERFACE IMPORTED)
+    target_include_directories(LITS::onnx INTERFACE ${ONNX_INCLUDE_DIR} ${Protobuf_INCLUDE_DIRS})
+    target_compile_definitions(LITS::onnx INTERFACE ONNX_ML=1 ONNX_NAMESPACE=onnx)
+    target_link_libraries(LITS::onnx INTERFACE ${ONNX_LIBRARY} ${ONNX_PROTO_LIBRARY} ${Protobuf_LIBRARIES})
+    set(LITS_HAVE_ONNX ON)
+  elseif(LITS_ONNX STREQUAL "ON")
+    message(FATAL_ERROR "LITS_ONNX=ON but ONNX or protobuf was not found (onnx/onnx-ml.pb.h: ${ONNX_INCLUDE_DIR}, "
+                        "libonnx_proto: ${ONNX_PROTO_LIBRARY}, libonnx: ${ONNX_LIBRARY}, protobuf: ${Protobuf_FOUND}); "
+                        "Debian: apt-get install libonnx-dev libprotobuf-dev")
+  endif()
+endif()
+
 # CLI11 is header-only: the Debian config package, or a folder holding CLI/CLI.hpp.
 find_package(CLI11 CONFIG QUIET)
 if(NOT CLI11_FOUND)

@@ -1,6 +1,7 @@
 // Setup-file lookup and expansion for the commands.
 #include "models/setup_files.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,12 +10,31 @@
 
 namespace lits {
 
+std::vector<std::string> preset_folders() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> folders;
+  // /proc/self/exe is the binary itself, symbolic links resolved: a tree that was installed, moved or
+  // copied elsewhere, or reached through a link in PATH, finds its own presets.
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) folders.push_back((exe.parent_path() / LITS_PRESETS_FROM_BINARY).lexically_normal().string());
+  const std::string source = fs::path(LITS_PRESETS_DIR).lexically_normal().string();
+  if (std::find(folders.begin(), folders.end(), source) == folders.end()) folders.push_back(source);
+  return folders;
+}
+
 std::string resolve_setup_path(const std::string& path) {
   namespace fs = std::filesystem;
   if (fs::exists(path)) return path;
-  const fs::path preset = fs::path(LITS_PRESETS_DIR) / path;
-  LITS_CHECK(fs::exists(preset), "setup file '" << path << "' not found (also looked in " << LITS_PRESETS_DIR << ")");
-  return preset.string();
+  const std::vector<std::string> folders = preset_folders();
+  for (const std::string& folder : folders)
+    if (const fs::path preset = fs::path(folder) / path; fs::exists(preset)) return preset.string();
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  std::string looked;
+  for (const std::string& folder : folders) looked += (looked.empty() ? "" : ", ") + folder;
+  LITS_THROW("setup file '" << path << "' not found: not a file as given (from " << (ec ? "?" : cwd.string())
+                            << "), nor in the preset folders " << looked);
 }
 
 std::vector<Setup> load_runs(const std::string& setup, const std::string& base) {

@@ -197,6 +197,19 @@ int64_t unet_size_divisor(const UNetConfig& config) {
   return pow2(c.levels() - 1);
 }
 
+BatchNormAffine batch_norm_affine(Module& net, const std::string& prefix) {
+  const std::vector<double> g = net.find(prefix + ".weight").to_vector(), b = net.find(prefix + ".bias").to_vector(),
+                            mean = net.find(prefix + ".running_mean").to_vector(),
+                            var = net.find(prefix + ".running_var").to_vector();
+  BatchNormAffine a;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double s = g[i] / std::sqrt(var[i] + kUNetBatchNormEps);
+    a.scale.push_back(s);
+    a.shift.push_back(b[i] - mean[i] * s);
+  }
+  return a;
+}
+
 int64_t padded_extent(int64_t n, int64_t divisor) { return (n + divisor - 1) / divisor * divisor; }
 
 Tensor pad_to_multiple(const Tensor& x, int64_t divisor, double fill) {

@@ -48,6 +48,13 @@ Tensor pad_to_multiple(const Tensor& x, int64_t divisor, double fill);
 // The top-left height x width of `x` [N, C, H, W], contiguous; `x` itself when it is that size.
 Tensor crop_to(const Tensor& x, int64_t height, int64_t width);
 
+// The eval-mode BatchNorm `prefix` of `net` (its state-dict name) as y = x * scale + shift per channel,
+// computed in double: what the fused path and the ONNX export fold into convolutions.
+struct BatchNormAffine {
+  std::vector<double> scale, shift;
+};
+BatchNormAffine batch_norm_affine(Module& net, const std::string& prefix);
+
 // Output shape of every level for an H x W input (checks divisibility by 2^(L-1)).
 std::vector<LevelShape> unet_level_shapes(const UNetConfig& config, int64_t height, int64_t width);
 // Multiply-accumulates of one forward pass on an H x W slice, evaluation mode (no auxiliary heads;

@@ -138,19 +138,11 @@ class Builder {
     return cv;
   }
 
-  // Evaluation-mode BatchNorm as y = x * scale + shift (computed in double).
+  // Evaluation-mode BatchNorm as y = x * scale + shift (computed in double, models/unet.h).
   Affine bn(const std::string& prefix) {
-    const std::vector<double> g = net_.find(prefix + ".weight").to_vector(),
-                              b = net_.find(prefix + ".bias").to_vector(),
-                              mean = net_.find(prefix + ".running_mean").to_vector(),
-                              var = net_.find(prefix + ".running_var").to_vector();
-    Affine a;
-    for (size_t i = 0; i < g.size(); ++i) {
-      const double s = g[i] / std::sqrt(var[i] + kUNetBatchNormEps);
-      a.scale.push_back(static_cast<float>(s));
-      a.shift.push_back(static_cast<float>(b[i] - mean[i] * s));
-    }
-    return a;
+    const BatchNormAffine d = batch_norm_affine(net_, prefix);
+    return Affine{std::vector<float>(d.scale.begin(), d.scale.end()),
+                  std::vector<float>(d.shift.begin(), d.shift.end())};
   }
 
   // A convolution (not transposed: weight [out, in, k, k]) followed by `a`: each output channel's

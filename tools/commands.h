@@ -146,4 +146,12 @@ int run_demo(const DemoOptions& options);
 // Multi-line description of the build and the machine (`lits --version`).
 std::string version_text();
 
+// `lits export`: a run folder's network as an ONNX model (tools/export.cpp, pipeline/infer/onnx_export.h).
+struct ExportOptions {
+  std::string run;                  // run folder of `lits train`
+  std::string onnx;                 // output .onnx file
+  std::string checkpoint = "best";  // best or latest
+};
+int run_export(const ExportOptions& options);
+
 }  // namespace lits::tools

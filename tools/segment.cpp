@@ -24,6 +24,9 @@ int run(const SegmentOptions& o, bool submit) {
               o.models.size() == 1 ? "" : "s (ensemble: mean foreground probability > 0.5)",
               parse_device(o.device).label().c_str(), inputs.c_str(), o.out.c_str(),
               o.bn_batch_stats ? "; BatchNorm with per-batch statistics (--bn-batch-stats)" : "");
+  if (o.tta || o.fast || !o.postprocess)
+    std::printf("%s:%s%s%s\n", what, o.tta ? " test-time mirroring (4 passes per slice);" : "",
+                o.fast ? " half resolution (--fast);" : "", o.postprocess ? "" : " no post-processing;");
   std::fflush(stdout);
   int64_t volume = 1, volumes = 0;  // the volume in progress, of how many (known after the first)
   auto on_slices = [&](int64_t done, int64_t total) {
@@ -41,6 +44,13 @@ int run(const SegmentOptions& o, bool submit) {
     volume = done + 1;
     volumes = total;
     if (r.ok) {
+      if (r.reordered)
+        std::printf(
+            "  %s: a %s stack, its slice axis not superior-inferior: segmented as axial slices, the output "
+            "in the file's own geometry\n",
+            r.input.c_str(), r.orientation.c_str());
+      for (const std::string& w : r.warnings) std::printf("  WARNING %s: %s\n", r.input.c_str(), w.c_str());
+      for (const std::string& f : r.probability_files) std::printf("  probabilities: %s\n", f.c_str());
       std::printf("[%lld/%lld] %s -> %s: %lld slices, liver %lld voxels (slices %lld-%lld)%s, %.1f s\n",
                   static_cast<long long>(done), static_cast<long long>(total), r.input.c_str(), r.output.c_str(),
                   static_cast<long long>(r.slices), static_cast<long long>(r.liver_voxels),

@@ -32,6 +32,7 @@ std::string version_text() {
   s += "  multi-process training: MPI " + (built_with_mpi() ? mpi_library_version() : std::string("not built")) +
        ", NCCL " + (built_with_nccl() ? "built" : "not built") +
        (mpi_launcher().empty() ? "" : "; started by " + mpi_launcher()) + "\n";
+  s += std::string("  ONNX export (lits export): ") + (LITS_HAVE_ONNX ? "built" : "not built") + "\n";
   return s;
 }
 

@@ -475,16 +475,29 @@ std::vector<uint8_t> store_mask_from_nifti(const std::vector<uint8_t>& voxels, c
   return out;
 }
 
-std::vector<uint8_t> nifti_mask_from_store(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims) {
+namespace {
+
+template <typename T>
+std::vector<T> nifti_order_of(const std::vector<T>& mask, const std::array<int64_t, 3>& dims) {
   const int64_t ni = dims[0], nj = dims[1], nk = dims[2];
   LITS_CHECK(static_cast<int64_t>(mask.size()) == ni * nj * nk,
              "nifti mask: " << mask.size() << " voxels for dims " << dims_text(dims));
-  std::vector<uint8_t> out(mask.size());
+  std::vector<T> out(mask.size());
   for (int64_t k = 0; k < nk; ++k)
     for (int64_t j = 0; j < nj; ++j)
       for (int64_t i = 0; i < ni; ++i)
         out[static_cast<size_t>((k * nj + j) * ni + i)] = mask[static_cast<size_t>((k * ni + i) * nj + j)];
   return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> nifti_mask_from_store(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims) {
+  return nifti_order_of(mask, dims);
+}
+
+std::vector<uint16_t> nifti_mask_from_store(const std::vector<uint16_t>& mask, const std::array<int64_t, 3>& dims) {
+  return nifti_order_of(mask, dims);
 }
 
 StoreEntry read_volume_json(const std::string& path) { return entry_from_json(read_json_file(path), path); }

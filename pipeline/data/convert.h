@@ -94,6 +94,7 @@ StoreEntry read_volume_json(const std::string& path);
 std::vector<int16_t> store_image_from_nifti(const std::vector<float>& values, const std::array<int64_t, 3>& dims);
 std::vector<uint8_t> store_mask_from_nifti(const std::vector<uint8_t>& voxels, const std::array<int64_t, 3>& dims);
 std::vector<uint8_t> nifti_mask_from_store(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims);
+std::vector<uint16_t> nifti_mask_from_store(const std::vector<uint16_t>& mask, const std::array<int64_t, 3>& dims);
 
 struct StoredVolume {
   StoreEntry entry;

@@ -10,6 +10,7 @@
 #include "pipeline/data/convert.h"
 #include "pipeline/infer/case_files.h"
 #include "pipeline/infer/inference.h"
+#include "pipeline/infer/orientation.h"
 #include "pipeline/infer/postprocess.h"
 #include "pipeline/io/nifti.h"
 
@@ -27,6 +28,22 @@ std::vector<LoadedModel> load_models(const SegmentOptions& o, Device device) {
   std::vector<LoadedModel> models;
   for (const std::string& dir : o.models) models.push_back(load_model(dir, device, o.bn_batch_stats, o.checkpoint));
   return models;
+}
+
+// The volume's orientation and whether it was reordered; a warning when its in-plane spacing (as the
+// networks see it) is far from a model's training volumes'.
+void describe_volume(const std::vector<LoadedModel>& models, const NiftiGeometry& g, const AxisOrder& order,
+                     VolumeOutcome& r) {
+  r.orientation = g.orientation();
+  r.reordered = !is_identity(order);
+  const std::array<double, 2> spacing{g.pixdim[static_cast<size_t>(order[0])], g.pixdim[static_cast<size_t>(order[1])]};
+  for (const LoadedModel& m : models) {
+    const std::string w = spacing_warning(spacing, m.training_spacing);
+    if (!w.empty()) {
+      r.warnings.push_back(w + " (model '" + m.dir + "')");
+      break;
+    }
+  }
 }
 
 template <typename Work>
@@ -82,20 +99,40 @@ SegmentReport segment_liver(const SegmentOptions& o, const VolumeProgress& progr
                                         "another output folder");
   }
   const std::vector<LoadedModel> models = load_models(o, device);
+  const InferenceOptions io{o.tta, o.fast};
   return for_each_volume(o, files, progress, [&](const fs::path& file, VolumeOutcome& r, double& seconds) {
     NiftiGeometry g;
-    const SliceVolume v = read_slice_volume(file.string(), &g);
+    AxisOrder order{};
+    const SliceVolume v = read_slice_volume(file.string(), &g, &order);
+    describe_volume(models, g, order, r);
     r.slices = v.depth;
     const auto t0 = Clock::now();
-    std::vector<uint8_t> mask = segment_slices(models, v, 0, v.depth - 1, o.batch, device, nullptr, slice_progress);
+    std::vector<uint16_t> probability;
+    std::vector<uint8_t> mask = segment_slices(models, v, 0, v.depth - 1, o.batch, device, nullptr, slice_progress, io,
+                                               o.save_probabilities ? &probability : nullptr);
     seconds = since(t0);
     r.segmented_slices = v.depth;
     const VolumeDims dims{v.depth, v.height, v.width};
     if (o.postprocess) mask = postprocess_liver(mask, dims);
     std::tie(r.z0, r.z1) = slice_range(mask, dims);
     r.liver_voxels = std::count(mask.begin(), mask.end(), uint8_t{1});
+    const std::array<int64_t, 3> axial_dims{v.height, v.width, v.depth};
+    const AxisOrder back = inverse_order(order);
+    if (o.save_probabilities) {
+      const fs::path folder = fs::path(o.out) / "probabilities";
+      fs::create_directories(folder);
+      const std::string stem = nifti_stem(file.filename().string()), ext = nifti_suffix(file.filename().string());
+      std::vector<uint16_t> fg = reorder_axes(nifti_mask_from_store(probability, axial_dims), axial_dims, back);
+      std::vector<uint16_t> bg(fg.size());
+      for (size_t p = 0; p < fg.size(); ++p) bg[p] = static_cast<uint16_t>(65535 - fg[p]);
+      for (const auto& [name, values] :
+           {std::pair<const char*, const std::vector<uint16_t>*>{"background", &bg}, {"liver", &fg}}) {
+        r.probability_files.push_back((folder / (stem + "_" + name + ext)).string());
+        write_nifti_probability(r.probability_files.back(), g, *values);
+      }
+    }
     r.output = (fs::path(o.out) / file.filename()).string();
-    write_nifti_mask(r.output, g, nifti_mask_from_store(mask, g.dims));
+    write_nifti_mask(r.output, g, reorder_axes(nifti_mask_from_store(mask, axial_dims), axial_dims, back));
   });
 }
 
@@ -118,19 +155,23 @@ SegmentReport submit_lesions(const SegmentOptions& o, const VolumeProgress& prog
                              << "; run `lits segment` first)");
     const fs::path liver_file = pair->b;
     NiftiGeometry g;
-    const SliceVolume v = read_slice_volume(file.string(), &g);
+    AxisOrder order{};
+    const SliceVolume v = read_slice_volume(file.string(), &g, &order);
+    describe_volume(models, g, order, r);
     r.slices = v.depth;
+    const std::array<int64_t, 3> axial_dims{v.height, v.width, v.depth};
     const NiftiGeometry lg = read_nifti_geometry(liver_file.string());
     LITS_CHECK(lg.dims == g.dims, liver_file.string() << ": liver mask of dims " << lg.dims[0] << " x " << lg.dims[1]
                                                       << " x " << lg.dims[2] << " for a volume of " << g.dims[0]
                                                       << " x " << g.dims[1] << " x " << g.dims[2]);
-    std::vector<uint8_t> liver = store_mask_from_nifti(read_nifti_labels(liver_file.string()), g.dims);
+    std::vector<uint8_t> liver =
+        store_mask_from_nifti(reorder_axes(read_nifti_labels(liver_file.string()), g.dims, order), axial_dims);
     for (uint8_t& x : liver) x = x != 0;
     const VolumeDims dims{v.depth, v.height, v.width};
     std::tie(r.z0, r.z1) = slice_range(liver, dims);
     const auto t0 = Clock::now();
     std::vector<uint8_t> labels =
-        segment_slices(models, v, r.z0, r.z1, o.batch, device, &liver, slice_progress);  // 0 where z1 < z0
+        segment_slices(models, v, r.z0, r.z1, o.batch, device, &liver, slice_progress, {o.tta, false});  // 0: z1 < z0
     seconds = since(t0);
     r.segmented_slices = r.z1 >= r.z0 ? r.z1 - r.z0 + 1 : 0;
     for (size_t p = 0; p < labels.size(); ++p) labels[p] = static_cast<uint8_t>(liver[p] + labels[p]);
@@ -141,7 +182,8 @@ SegmentReport submit_lesions(const SegmentOptions& o, const VolumeProgress& prog
                                  ? "test-segmentation-" + std::to_string(number) + ".nii"
                                  : nifti_stem(file.filename().string()) + "-segmentation.nii";
     r.output = (fs::path(o.out) / name).string();
-    write_nifti_mask(r.output, g, nifti_mask_from_store(labels, g.dims));
+    write_nifti_mask(r.output, g,
+                     reorder_axes(nifti_mask_from_store(labels, axial_dims), axial_dims, inverse_order(order)));
   });
 }
 

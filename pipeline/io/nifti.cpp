@@ -81,8 +81,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// ".nii.gz", ".nii" or "" (not a name this module reads or writes), whatever the case of the name's letters
-// (scanners and PACS exports write Volume-12.NII.GZ).
+// ".nii.gz", ".nii" or "" (not a name read or written here), in any letter case (Volume-12.NII.GZ).
 std::string nifti_extension(const std::string& path) {
   std::string name = fs::path(path).filename().string();
   for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -381,7 +380,7 @@ std::atomic<int64_t> g_temp_counter{0};
 // Writes `data` (voxel_count values of `type`) with `geometry` to `path` through a temporary file in the
 // same folder. The temporary name keeps the extension, because nifticlib compresses by the name.
 void write_image(const std::string& path, const NiftiGeometry& geometry, NiftiType type, const void* data,
-                 int64_t voxel_count, const char* description) {
+                 int64_t voxel_count, const char* description, double scl_slope = 1.0) {
   silence_nifticlib();
   const std::string ext = nifti_extension(path);
   if (ext.empty()) LITS_THROW("NIfTI output '" << path << "' must end in .nii or .nii.gz");
@@ -426,7 +425,7 @@ void write_image(const std::string& path, const NiftiGeometry& geometry, NiftiTy
   }
   nim->xyz_units = geometry.xyz_units;
   nim->time_units = geometry.time_units;
-  nim->scl_slope = 1.0;
+  nim->scl_slope = static_cast<float>(scl_slope);
   nim->scl_inter = 0.0;
   std::strncpy(nim->descrip, description, sizeof(nim->descrip) - 1);
 
@@ -583,6 +582,12 @@ std::vector<uint8_t> read_nifti_labels(const std::string& path) {
 void write_nifti_mask(const std::string& path, const NiftiGeometry& geometry, const std::vector<uint8_t>& voxels) {
   write_image(path, geometry, NiftiType::kUint8, voxels.data(), static_cast<int64_t>(voxels.size()),
               "lits-engine mask");
+}
+
+void write_nifti_probability(const std::string& path, const NiftiGeometry& geometry,
+                             const std::vector<uint16_t>& values) {
+  write_image(path, geometry, NiftiType::kUint16, values.data(), static_cast<int64_t>(values.size()),
+              "lits-engine probability", 1.0 / 65535.0);
 }
 
 void write_nifti_volume(const std::string& path, const NiftiGeometry& geometry, const std::vector<float>& values,

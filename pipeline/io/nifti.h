@@ -95,6 +95,11 @@ void write_nifti_mask(const std::string& path, const NiftiGeometry& geometry, co
 void write_nifti_volume(const std::string& path, const NiftiGeometry& geometry, const std::vector<float>& values,
                         NiftiType datatype);
 
+// Writes a probability map: uint16 values v read back as v / 65535 (scl_slope 1/65535, scl_inter 0; NIfTI
+// has no 16-bit float type, and this is as small with finer steps near 1), otherwise as write_nifti_mask.
+void write_nifti_probability(const std::string& path, const NiftiGeometry& geometry,
+                             const std::vector<uint16_t>& values);
+
 // Removes the temporary files (NAME.tmpPID_N.nii[.gz]) that a writer killed mid-file left in `folder`,
 // those whose process is gone; returns how many. A running writer's files are left alone.
 int remove_stale_nifti_temporaries(const std::string& folder);

@@ -4,6 +4,7 @@
 #include "pipeline/train/trainer.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -97,6 +98,7 @@ class Trainer {
   void describe();
   bool train_epoch(int64_t epoch, double lr);  // false: stopped inside the epoch (checkpoint written)
   std::vector<Overlap> validation(int64_t epoch);
+  std::string training_spacing_json() const;
   bool end_epoch(int64_t epoch, double lr, const std::vector<Overlap>& volumes);  // true: stop now
   void save_latest();
   void save(const char* which);
@@ -212,6 +214,25 @@ void Trainer::data() {
   val_set_.emplace(*store_, names(split_.validation), plan_.data, DatasetRole::kValidation);
 }
 
+// The training volumes' median in-plane spacing [rows, columns] in mm, which inference compares a volume's
+// spacing with (pipeline/infer/orientation.h).
+std::string Trainer::training_spacing_json() const {
+  std::array<std::vector<double>, 2> s;
+  for (int64_t v = 0; v < store_->volumes(); ++v) {
+    const StoreEntry& e = store_->entry(v);
+    const int n = volume_number(e.name);
+    if (!e.labels || std::find(split_.train.begin(), split_.train.end(), n) == split_.train.end()) continue;
+    for (int a = 0; a < 2; ++a) s[static_cast<size_t>(a)].push_back(e.spacing_mm[static_cast<size_t>(a) + 1]);
+  }
+  std::string out = "[";
+  for (int a = 0; a < 2; ++a) {
+    std::vector<double>& x = s[static_cast<size_t>(a)];
+    std::sort(x.begin(), x.end());
+    out += (a ? ", " : "") + json_number(x.empty() ? 0.0 : x[x.size() / 2]);
+  }
+  return out + "]";
+}
+
 // The UNet (initialised from the seed, then from the initialization run's weights) and Adam.
 void Trainer::network() {
   gen_.emplace(plan_.seed);
@@ -261,7 +282,8 @@ void Trainer::open_or_resume() {
                         ",\n  \"split\": {\"train\": " + json_int_list(split_.train) +
                         ", \"validation\": " + json_int_list(split_.validation) + "}" +
                         ",\n  \"initialization\": " + json_string(init_dir_) +
-                        ",\n  \"parameter_count\": " + std::to_string(net_->parameter_count());
+                        ",\n  \"parameter_count\": " + std::to_string(net_->parameter_count()) +
+                        ",\n  \"training_spacing_mm\": " + training_spacing_json();
     write_run_config(run_dir_, setup_, extra);
     write_parameters_txt(run_dir_, setup_);
   }
