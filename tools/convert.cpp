@@ -46,6 +46,12 @@ int run_convert(const ConvertOptions& options) {
   });
   if (progress.tty()) std::printf("\n");
 
+  if (!report.ignored.empty()) {
+    std::printf("convert: ignored %zu NIfTI file%s not named volume-N / segmentation-N%s:", report.ignored.size(),
+                report.ignored.size() == 1 ? "" : "s", options.test ? " (test: test-volume-N)" : "");
+    for (size_t i = 0; i < report.ignored.size() && i < 5; ++i) std::printf(" %s", report.ignored[i].c_str());
+    std::printf("%s\n", report.ignored.size() > 5 ? " ..." : "");
+  }
   for (const ConvertFailure& f : report.failures)
     std::printf("convert: FAILED %s: %s\n", f.file.c_str(), f.reason.c_str());
   const int64_t per_slice = store_bytes_per_slice(!options.test);

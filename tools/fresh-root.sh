@@ -13,7 +13,8 @@
 # Needs root (debootstrap, chroot, bind mounts) and the Debian package registry. The minimal base root
 # (debootstrap --variant=minbase bookworm) is made once, about a minute, and cached as a tarball in
 # $LITS_FRESH_CACHE (default /var/cache/lits-fresh-root). Inside, only `make` is installed before the
-# command: everything else must come from the project's own set-up. JOBS and CI are passed through.
+# command: everything else must come from the project's own set-up. JOBS and CI are passed through, and
+# this machine's network settings: resolver, apt sources, and pip's certificate bundle.
 # Exit status: the command's (2 when the root could not be made).
 set -euo pipefail
 
@@ -79,6 +80,15 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 cp /etc/apt/sources.list "$root/etc/apt/" 2>/dev/null || true
 cp -r /etc/apt/sources.list.d/. "$root/etc/apt/sources.list.d/" 2>/dev/null || true
 for m in /proc /sys /dev /dev/pts /dev/shm; do bind_mount "$m" "$m"; done
+# Like the resolver and the apt sources, this machine's TLS trust for PyPI goes in (the bundle pip uses
+# here: PIP_CERT, else pip.conf's cert), so that set-up steps installing from PyPI reach it as they do
+# here; a new user's machine has its own.
+pip_env=()
+pip_cert=${PIP_CERT:-$(sed -n 's/^ *cert *= *//p' /etc/pip.conf 2>/dev/null | head -n1)}
+if [[ -n $pip_cert && -f $pip_cert ]]; then
+  cp "$pip_cert" "$root/etc/lits-host-pip-ca.crt"
+  pip_env=(PIP_CERT=/etc/lits-host-pip-ca.crt)
+fi
 
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 cuda_env=()
@@ -98,7 +108,7 @@ echo "fresh-root: $(git -C "$root/src/lits-engine" log -1 --format='%h %s')"
 echo "fresh-root: new Debian 12 root${cuda_env:+ with the CUDA toolkit ($toolkit, read-only)}; running: $command_line"
 start=$SECONDS status=0
 chroot "$root" /usr/bin/env -i HOME=/root PATH="$path" LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-  CI="${CI:-}" ${JOBS:+JOBS="$JOBS"} "${cuda_env[@]}" bash -c '
+  CI="${CI:-}" ${JOBS:+JOBS="$JOBS"} "${cuda_env[@]}" "${pip_env[@]}" bash -c '
     set -e
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends make >/dev/null

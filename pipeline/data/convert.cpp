@@ -121,19 +121,27 @@ struct Job {
   std::vector<std::string> images, segmentations;
 };
 
-std::vector<Job> discover(const fs::path& dir, bool test) {
-  static const std::regex train_re(R"((volume|segmentation)-(\d{1,9})\.nii(\.gz)?)");
-  static const std::regex test_re(R"(test-volume-(\d{1,9})\.nii(\.gz)?)");
+// The LiTS files of `dir`, names matched in any letter case (Volume-12.NII.GZ); the other NIfTI files go to
+// `ignored`, so that a file of another name is reported instead of skipped without a word.
+std::vector<Job> discover(const fs::path& dir, bool test, std::vector<std::string>& ignored) {
+  constexpr auto icase = std::regex::ECMAScript | std::regex::icase;
+  static const std::regex train_re(R"((volume|segmentation)-(\d{1,9})\.nii(\.gz)?)", icase);
+  static const std::regex test_re(R"(test-volume-(\d{1,9})\.nii(\.gz)?)", icase);
+  static const std::regex nifti_re(R"(.+\.nii(\.gz)?)", icase);
   std::map<int64_t, Job> jobs;
+  ignored.clear();
   for (const auto& f : fs::directory_iterator(dir)) {
     const std::string file = f.path().filename().string();
     std::smatch m;
-    if (test ? !std::regex_match(file, m, test_re) : !std::regex_match(file, m, train_re)) continue;
+    if (test ? !std::regex_match(file, m, test_re) : !std::regex_match(file, m, train_re)) {
+      if (std::regex_match(file, nifti_re)) ignored.push_back(file);
+      continue;
+    }
     const int64_t n = std::stoll(m[test ? 1 : 2].str());
     Job& job = jobs[n];
     job.number = n;
     job.name = (test ? "test-volume-" : "volume-") + std::to_string(n);
-    const bool segmentation = !test && m[1].str() == "segmentation";
+    const bool segmentation = !test && (m[1].str()[0] == 's' || m[1].str()[0] == 'S');
     (segmentation ? job.segmentations : job.images).push_back(fs::absolute(f.path()).lexically_normal().string());
   }
   std::vector<Job> out;
@@ -360,14 +368,17 @@ ConvertReport convert_dataset(const ConvertOptions& options,
   fs::path in = options.in;
   if (!fs::is_directory(in))
     LITS_THROW("convert: input folder '" << options.in << "' does not exist or is not a folder");
-  std::vector<Job> jobs = discover(in, options.test);
+  std::vector<std::string> ignored;
+  std::vector<Job> jobs = discover(in, options.test, ignored);
   // The dataset root (as `lits synth` writes it) is accepted too: its LiTS subfolder is used.
   const fs::path sub = in / (options.test ? "Test_Data" : "Training_Data");
-  if (jobs.empty() && fs::is_directory(sub)) jobs = discover(in = sub, options.test);
+  if (jobs.empty() && fs::is_directory(sub)) jobs = discover(in = sub, options.test, ignored);
   if (jobs.empty())
-    LITS_THROW("convert: no " << (options.test ? "test-volume-N" : "volume-N / segmentation-N")
-                              << ".nii[.gz] files in '" << in.string() << "'"
-                              << (options.test ? "" : " (test volumes need --test)"));
+    LITS_THROW(
+        "convert: no " << (options.test ? "test-volume-N" : "volume-N / segmentation-N") << ".nii[.gz] files in '"
+                       << in.string() << "'" << (options.test ? "" : " (test volumes need --test)")
+                       << (ignored.empty() ? ""
+                                           : "; its NIfTI files have other names, such as '" + ignored.front() + "'"));
 
   const fs::path out = options.out;
   std::error_code ec;
@@ -409,8 +420,8 @@ ConvertReport convert_dataset(const ConvertOptions& options,
         } catch (const std::exception& ex) {
           failure = ConvertFailure{at, ex.what()};
         }
-        std::error_code ignored;
-        if (failure) fs::remove_all(tmp, ignored);
+        std::error_code cleanup;
+        if (failure) fs::remove_all(tmp, cleanup);
       }
       failed[t] = failure;
       std::lock_guard<std::mutex> lock(report_mutex);
@@ -435,6 +446,7 @@ ConvertReport convert_dataset(const ConvertOptions& options,
 
   ConvertReport report;
   report.threads = threads;
+  report.ignored = ignored;
   for (size_t t = 0; t < jobs.size(); ++t) {
     if (done[t]) report.converted.push_back(std::move(*done[t]));
     if (failed[t]) report.failures.push_back(std::move(*failed[t]));

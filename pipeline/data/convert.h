@@ -68,6 +68,7 @@ struct ConvertReport {
   int64_t bytes_written = 0;             // the .npy and volume.json files written by this run
   int64_t store_volumes = 0;             // entries of the index.json written at the end
   int threads = 0;                       // workers used
+  std::vector<std::string> ignored;      // NIfTI files of the folder not named as LiTS files (not converted)
   double seconds = 0.0;
 };
 

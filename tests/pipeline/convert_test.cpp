@@ -191,6 +191,22 @@ TEST_F(Convert, ARerunReplacesAndNeverDuplicates) {
   EXPECT_EQ(entries_in(store()), (std::vector<std::string>{"index.json", "volume-0", "volume-1", "volume-2"}));
 }
 
+// Names in capitals (as some exports write them) are LiTS names too; NIfTI files of other names are
+// listed as ignored rather than skipped without a word.
+TEST_F(Convert, NamesInAnyLetterCaseAndOtherNiftiFilesReported) {
+  const fs::path t(train_dir());
+  fs::rename(t / "volume-2.nii.gz", t / "Volume-2.NII.GZ");
+  fs::rename(t / "segmentation-2.nii.gz", t / "SEGMENTATION-2.nii.gz");
+  fs::copy_file(t / "volume-0.nii.gz", t / "patient_A.nii.gz");
+  const ConvertReport r = convert_dataset(options());
+  EXPECT_TRUE(r.failures.empty());
+  EXPECT_EQ(r.store_volumes, 3);
+  EXPECT_EQ(r.ignored, (std::vector<std::string>{"patient_A.nii.gz"}));
+  ASSERT_EQ(r.converted.size(), 3u);
+  EXPECT_EQ(r.converted[2].name, "volume-2");
+  EXPECT_TRUE(r.converted[2].labels);  // SEGMENTATION-2 was read as its segmentation
+}
+
 TEST_F(Convert, ThreadCountDoesNotChangeTheStore) {
   ConvertOptions one = options(1), two = options(2);
   two.out = (dir_ / "store2").string();
