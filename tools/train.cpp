@@ -66,38 +66,34 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
   const bool tty = ::isatty(::fileno(stdout)) != 0;
   for (size_t r = 0; r < runs.size(); ++r) {
     if (runs.size() > 1 && !quiet) std::printf("=== run %zu of %zu ===\n", r + 1, runs.size());
-    int64_t print_every = 1;
-    size_t line_width = 0;
+    // The step line in place on a terminal; in a log, a line per quarter of each epoch.
+    Progress progress(tty, 0.25);
+    int64_t last_step = 0;
     auto on_event = [&](const TrainEvent& e) {
       if (quiet) return;
       switch (e.kind) {
         case TrainEvent::Kind::kStart: std::printf("train: %s\n", e.text.c_str()); break;
         case TrainEvent::Kind::kMessage:
-          if (line_width) std::printf("\n"), line_width = 0;
+          progress.finish();
           std::printf("train: %s\n", e.text.c_str());
           break;
         case TrainEvent::Kind::kStep: {
-          print_every = std::max<int64_t>(1, e.steps / 4);
+          if (e.step <= last_step) progress.restart();  // a new epoch
+          last_step = e.step;
+          const double f = static_cast<double>(e.step) / static_cast<double>(e.steps);
           char line[256];
           std::snprintf(
               line, sizeof line,
               "epoch %lld (%lld of %lld)  step %lld/%lld (%.0f%%)  loss %.4f  Dice %.3f  %.1f samples/s  ETA %s",
               static_cast<long long>(e.epoch), static_cast<long long>(e.epoch + 1), static_cast<long long>(e.epochs),
-              static_cast<long long>(e.step), static_cast<long long>(e.steps),
-              100.0 * static_cast<double>(e.step) / static_cast<double>(e.steps), e.loss, e.dice, e.samples_per_s,
-              duration_text(e.eta_seconds).c_str());
-          if (tty) {
-            std::string text = std::string("\r") + line;
-            if (text.size() < line_width) text.append(line_width - text.size(), ' ');
-            line_width = text.size();
-            std::fputs(text.c_str(), stdout);
-          } else if (e.step % print_every == 0 || e.step == e.steps) {
-            std::printf("  %s\n", line);
-          }
+              static_cast<long long>(e.step), static_cast<long long>(e.steps), 100.0 * f, e.loss, e.dice,
+              e.samples_per_s, duration_text(e.eta_seconds).c_str());
+          progress.show(f, line);
           break;
         }
         case TrainEvent::Kind::kEpochEnd:
-          if (line_width) std::printf("\n"), line_width = 0;
+          progress.finish();
+          last_step = 0;
           std::printf(
               "epoch %lld (%lld of %lld): training loss %.4f, Dice %.4f | validation Dice %.4f (LiTS per case %.4f) | "
               "lr %.3g | "
@@ -111,7 +107,7 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
       std::fflush(stdout);
     };
     const TrainReport rep = train_run(runs[r], options.train, on_event, &g_stop);
-    if (line_width) std::printf("\n");
+    progress.finish();
     if (quiet) {
       if (rep.stopped) return g_signal.load() ? 128 + g_signal.load() : 0;
       continue;
