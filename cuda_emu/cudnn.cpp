@@ -1,17 +1,22 @@
 // cuDNN on the emulated device (cudnn.h). The convolutions are direct loops in double (no im2col,
 // no GEMM): an oracle independent of the project's im2col CPU convolution, fast enough for a
-// training step. What is checked, from the cuDNN documentation: live handles and descriptors
+// training step. Numerics, from the cuDNN documentation: float operands are rounded to TF32
+// (10 mantissa bits, to nearest, ties away) unless the math type is CUDNN_FMA_MATH, since
+// CUDNN_DEFAULT_MATH and CUDNN_TENSOR_OP_MATH permit TF32 tensor cores on Ampere and later; the
+// bfloat16 configuration (bfloat16 tensors, float compute) reads bfloat16 and writes its sum
+// rounded to the nearest even bfloat16. What is checked: live handles and descriptors
 // (CUDNN_STATUS_NOT_INITIALIZED / BAD_PARAM), positive tensor and filter dimensions, NCHW, equal
-// data types with a matching compute type (FLOAT or DOUBLE, else NOT_SUPPORTED; tensor-op math
-// with double is not supported), input channels equal to the filter's, an output descriptor of
-// exactly the convolution's output size, an algorithm this emulation offers, and a workspace at
-// least as large as the size queried for that algorithm (BAD_PARAM otherwise; the workspace is
-// overwritten with 0xFF bytes, as a real algorithm may use all of it). Beyond the documentation,
-// every tensor must lie inside one device allocation and the handle's stream must be alive
-// (EXECUTION_FAILED otherwise: on a GPU an illegal address or a dead stream).
+// data types with a matching compute type (FLOAT or DOUBLE the same type, BFLOAT16 with FLOAT,
+// else NOT_SUPPORTED; tensor-op math with double is not supported), input channels equal to the filter's, an output
+// descriptor of exactly the convolution's output size, an algorithm this emulation offers, and a workspace at least as
+// large as the size queried for that algorithm (BAD_PARAM otherwise; the workspace is overwritten with 0xFF bytes, as a
+// real algorithm may use all of it). Beyond the documentation, every tensor must lie inside one device allocation and
+// the handle's stream must be alive (EXECUTION_FAILED otherwise: on a GPU an illegal address or a dead stream).
 #include "cuda_emu/cudnn.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -58,7 +63,34 @@ bool live(const P* p) {
   return lits_emu::live_handle(p);
 }
 
-size_t elem_size(cudnnDataType_t t) { return t == CUDNN_DATA_DOUBLE ? 8 : 4; }
+size_t elem_size(cudnnDataType_t t) {
+  return t == CUDNN_DATA_DOUBLE ? 8 : t == CUDNN_DATA_BFLOAT16 || t == CUDNN_DATA_HALF ? 2 : 4;
+}
+bool served_type(cudnnDataType_t t) {
+  return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_DOUBLE || t == CUDNN_DATA_BFLOAT16;
+}
+
+// The tensor cores' operand conversions, written here independently of the project's kernels.
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+float tf32(float f) {  // nearest, ties away from zero (cvt.rna.tf32.f32)
+  const uint32_t u = bits_of(f);
+  return (u & 0x7F800000u) == 0x7F800000u ? f : float_of((u + 0x1000u) & ~0x1FFFu);
+}
+uint16_t to_bf16(float f) {  // nearest even; NaN stays NaN
+  const uint32_t u = bits_of(f);
+  if (std::isnan(f)) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  return static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+double from_bf16(uint16_t b) { return static_cast<double>(float_of(static_cast<uint32_t>(b) << 16)); }
 
 // One validated convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q].
 struct Conv {
@@ -81,7 +113,8 @@ cudnnStatus_t check(cudnnHandle_t h, const cudnnTensorStruct* x, const cudnnFilt
   if (!live(x) || !live(w) || !live(conv) || !live(y) || !x->set || !w->set || !conv->set || !y->set)
     return CUDNN_STATUS_BAD_PARAM;
   if (x->type != w->type || x->type != y->type) return CUDNN_STATUS_BAD_PARAM;
-  if (x->type == CUDNN_DATA_HALF || conv->compute != x->type) return CUDNN_STATUS_NOT_SUPPORTED;
+  const cudnnDataType_t compute = x->type == CUDNN_DATA_BFLOAT16 ? CUDNN_DATA_FLOAT : x->type;
+  if (x->type == CUDNN_DATA_HALF || conv->compute != compute) return CUDNN_STATUS_NOT_SUPPORTED;
   if (x->c != w->c) return CUDNN_STATUS_BAD_PARAM;
   const int P = out_size(x->h, conv->pad_h, w->h, conv->dil_h, conv->u);
   const int Q = out_size(x->w, conv->pad_w, w->w, conv->dil_w, conv->v);
@@ -192,16 +225,29 @@ void for_each_tap_row(const Conv& c, int k, int ch, F f) {
     }
 }
 
+// An operand as the arithmetic sees it, in double: float rounded to TF32 unless FMA math,
+// bfloat16 widened.
+std::vector<double> operand(const Conv& c, const void* p, size_t n) {
+  std::vector<double> v(n);
+  if (c.type == CUDNN_DATA_DOUBLE) {
+    std::copy_n(static_cast<const double*>(p), n, v.begin());
+  } else if (c.type == CUDNN_DATA_BFLOAT16) {
+    const auto* b = static_cast<const uint16_t*>(p);
+    for (size_t i = 0; i < n; ++i) v[i] = from_bf16(b[i]);
+  } else {
+    const auto* f = static_cast<const float*>(p);
+    const bool round = c.d->math != CUDNN_FMA_MATH;
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<double>(round ? tf32(f[i]) : f[i]);
+  }
+  return v;
+}
+
 // The direct convolution in double, one output plane (or filter slice) per OpenMP task, each
 // summed in a fixed order: the same bits whatever the thread count. Stride 1 (the common case) has
 // loops of its own, which the compiler vectorises.
-template <typename T>
-void compute(const Conv& c, Role role, const void* in1, const void* in2, const void* alpha, const void* beta,
-             void* out) {
-  const T* a = static_cast<const T*>(in1);
-  const T* b = static_cast<const T*>(in2);
+std::vector<double> compute(const Conv& c, Role role, const double* a, const double* b) {
   const int v = c.d->v;
-  const size_t n = (role == Role::kY ? c.y_bytes() : role == Role::kX ? c.x_bytes() : c.w_bytes()) / sizeof(T);
+  const size_t n = (role == Role::kY ? c.y_bytes() : role == Role::kX ? c.x_bytes() : c.w_bytes()) / elem_size(c.type);
   std::vector<double> acc(n, 0.0);
   if (role == Role::kY) {  // a = x, b = w: y[n, k] = sum over ch, r, s
 #pragma omp parallel for collapse(2) schedule(static)
@@ -209,13 +255,13 @@ void compute(const Conv& c, Role role, const void* in1, const void* in2, const v
       for (int k = 0; k < c.K; ++k)
         for (int ch = 0; ch < c.C; ++ch)
           for_each_tap_row(c, k, ch, [&](size_t wi, int p, int ih, Span q, int off) {
-            const double wv = static_cast<double>(b[wi]);
-            const T* x = a + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
+            const double wv = b[wi];
+            const double* x = a + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
             double* y = acc.data() + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
             if (v == 1)
-              for (int j = q.lo; j < q.hi; ++j) y[j] += wv * static_cast<double>(x[j]);
+              for (int j = q.lo; j < q.hi; ++j) y[j] += wv * x[j];
             else
-              for (int j = q.lo; j < q.hi; ++j) y[j] += wv * static_cast<double>(x[j * v]);
+              for (int j = q.lo; j < q.hi; ++j) y[j] += wv * x[j * v];
           });
   } else if (role == Role::kX) {  // a = dy, b = w: dx[n, ch] = sum over k, r, s
 #pragma omp parallel for collapse(2) schedule(static)
@@ -223,13 +269,13 @@ void compute(const Conv& c, Role role, const void* in1, const void* in2, const v
       for (int ch = 0; ch < c.C; ++ch)
         for (int k = 0; k < c.K; ++k)
           for_each_tap_row(c, k, ch, [&](size_t wi, int p, int ih, Span q, int off) {
-            const double wv = static_cast<double>(b[wi]);
-            const T* dy = a + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
+            const double wv = b[wi];
+            const double* dy = a + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
             double* x = acc.data() + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
             if (v == 1)
-              for (int j = q.lo; j < q.hi; ++j) x[j] += wv * static_cast<double>(dy[j]);
+              for (int j = q.lo; j < q.hi; ++j) x[j] += wv * dy[j];
             else
-              for (int j = q.lo; j < q.hi; ++j) x[j * v] += wv * static_cast<double>(dy[j]);
+              for (int j = q.lo; j < q.hi; ++j) x[j * v] += wv * dy[j];
           });
   } else {  // a = x, b = dy: dw[k, ch] = sum over n, p, q
 #pragma omp parallel for collapse(2) schedule(static)
@@ -237,21 +283,35 @@ void compute(const Conv& c, Role role, const void* in1, const void* in2, const v
       for (int ch = 0; ch < c.C; ++ch)
         for (int in = 0; in < c.N; ++in)
           for_each_tap_row(c, k, ch, [&](size_t wi, int p, int ih, Span q, int off) {
-            const T* x = a + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
-            const T* dy = b + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
+            const double* x = a + ((size_t(in) * c.C + ch) * c.H + ih) * c.W + off;
+            const double* dy = b + ((size_t(in) * c.K + k) * c.P + p) * c.Q;
             double sum = 0.0;
-            for (int j = q.lo; j < q.hi; ++j) sum += static_cast<double>(x[j * v]) * static_cast<double>(dy[j]);
+            for (int j = q.lo; j < q.hi; ++j) sum += x[j * v] * dy[j];
             acc[wi] += sum;
           });
   }
-  blend<T>(acc, alpha, beta, out);
+  return acc;
+}
+
+// out = alpha acc + beta out in bfloat16 (scalars in float, the compute type), rounded once.
+void blend_bf16(const std::vector<double>& acc, const void* alpha, const void* beta, void* out) {
+  auto* o = static_cast<uint16_t*>(out);
+  const double a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
+  for (size_t i = 0; i < acc.size(); ++i)
+    o[i] = to_bf16(static_cast<float>(a * acc[i] + (b == 0.0 ? 0.0 : b * from_bf16(o[i]))));
 }
 
 void run(const Conv& c, Role role, const void* in1, const void* in2, const void* alpha, const void* beta, void* out) {
+  const size_t n1 = (role == Role::kX ? c.y_bytes() : c.x_bytes()) / elem_size(c.type);
+  const size_t n2 = (role == Role::kW ? c.y_bytes() : c.w_bytes()) / elem_size(c.type);
+  const std::vector<double> a = operand(c, in1, n1), b = operand(c, in2, n2);
+  const std::vector<double> acc = compute(c, role, a.data(), b.data());
   if (c.type == CUDNN_DATA_DOUBLE)
-    compute<double>(c, role, in1, in2, alpha, beta, out);
+    blend<double>(acc, alpha, beta, out);
+  else if (c.type == CUDNN_DATA_BFLOAT16)
+    blend_bf16(acc, alpha, beta, out);
   else
-    compute<float>(c, role, in1, in2, alpha, beta, out);
+    blend<float>(acc, alpha, beta, out);
 }
 
 // The scalars alpha and beta, read at the call (host pointer mode) in the data type.
@@ -328,12 +388,19 @@ cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s) {
   return CUDNN_STATUS_SUCCESS;
 }
 
+cudnnStatus_t cudnnGetStream(cudnnHandle_t h, cudaStream_t* s) {
+  if (!live(h)) return CUDNN_STATUS_NOT_INITIALIZED;
+  if (!s) return CUDNN_STATUS_BAD_PARAM;
+  *s = h->stream;
+  return CUDNN_STATUS_SUCCESS;
+}
+
 cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* d) { return create(d); }
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { return destroy(d); }
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t format, cudnnDataType_t type,
                                          int n, int c, int h, int w) {
   if (!live(d) || n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
-  if (format != CUDNN_TENSOR_NCHW || (type != CUDNN_DATA_FLOAT && type != CUDNN_DATA_DOUBLE))
+  if (format != CUDNN_TENSOR_NCHW || !served_type(type))
     return CUDNN_STATUS_NOT_SUPPORTED;  // the emulation serves what the project uses
   *d = cudnnTensorStruct{true, type, n, c, h, w};
   return CUDNN_STATUS_SUCCESS;
@@ -344,8 +411,7 @@ cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { return d
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t type, cudnnTensorFormat_t format,
                                          int k, int c, int h, int w) {
   if (!live(d) || k <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
-  if (format != CUDNN_TENSOR_NCHW || (type != CUDNN_DATA_FLOAT && type != CUDNN_DATA_DOUBLE))
-    return CUDNN_STATUS_NOT_SUPPORTED;
+  if (format != CUDNN_TENSOR_NCHW || !served_type(type)) return CUDNN_STATUS_NOT_SUPPORTED;
   *d = cudnnFilterStruct{true, type, k, c, h, w};
   return CUDNN_STATUS_SUCCESS;
 }
@@ -447,6 +513,7 @@ cudnnStatus_t cudnnAddTensor(cudnnHandle_t h, const void* alpha, cudnnTensorDesc
   if (!live(h)) return CUDNN_STATUS_NOT_INITIALIZED;
   if (!live(ad) || !live(cd) || !ad->set || !cd->set || !alpha || !beta || ad->type != cd->type)
     return CUDNN_STATUS_BAD_PARAM;
+  if (cd->type == CUDNN_DATA_BFLOAT16) return CUDNN_STATUS_NOT_SUPPORTED;  // not used by the project
   const int adims[4] = {ad->n, ad->c, ad->h, ad->w}, cdims[4] = {cd->n, cd->c, cd->h, cd->w};
   for (int i = 0; i < 4; ++i)
     if (adims[i] != cdims[i] && adims[i] != 1) return CUDNN_STATUS_BAD_PARAM;

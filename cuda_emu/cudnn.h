@@ -1,5 +1,7 @@
 // The cuDNN surface the project uses (kernels/conv.cu), on the emulated device: handles bound to
-// streams, NCHW tensor and filter descriptors, 2-D convolution descriptors with a math type, the
+// streams, NCHW tensor and filter descriptors (float, double, bfloat16), 2-D convolution
+// descriptors with a math type (float operands rounded to TF32 unless CUDNN_FMA_MATH, as on
+// Ampere and later), the
 // v7 algorithm queries, workspace sizes, and the three convolutions plus cudnnAddTensor. The
 // numeric values are cuDNN 9's. Arguments are checked as cuDNN documents them, and a violation
 // returns cuDNN's status, never a silently wrong result.
@@ -27,7 +29,7 @@ enum cudnnStatus_t {
   CUDNN_STATUS_INTERNAL_ERROR = 4000,
   CUDNN_STATUS_EXECUTION_FAILED = 5000,
 };
-enum cudnnDataType_t { CUDNN_DATA_FLOAT = 0, CUDNN_DATA_DOUBLE = 1, CUDNN_DATA_HALF = 2 };
+enum cudnnDataType_t { CUDNN_DATA_FLOAT = 0, CUDNN_DATA_DOUBLE = 1, CUDNN_DATA_HALF = 2, CUDNN_DATA_BFLOAT16 = 9 };
 enum cudnnTensorFormat_t { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1, CUDNN_TENSOR_NCHW_VECT_C = 2 };
 enum cudnnConvolutionMode_t { CUDNN_CONVOLUTION = 0, CUDNN_CROSS_CORRELATION = 1 };
 enum cudnnMathType_t {
@@ -74,6 +76,7 @@ const char* cudnnGetErrorString(cudnnStatus_t status);
 cudnnStatus_t cudnnCreate(cudnnHandle_t* handle);
 cudnnStatus_t cudnnDestroy(cudnnHandle_t handle);
 cudnnStatus_t cudnnSetStream(cudnnHandle_t handle, cudaStream_t stream);
+cudnnStatus_t cudnnGetStream(cudnnHandle_t handle, cudaStream_t* stream);
 cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* d);
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d);
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t format, cudnnDataType_t type,

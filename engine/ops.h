@@ -5,6 +5,7 @@
 // a float64 gradient check and a CUDA parity case for every one.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "engine/rng.h"
@@ -72,6 +73,29 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 // kernels are always deterministic.
 void set_deterministic_algorithms(bool on);
 bool deterministic_algorithms();
+
+// Math of float32 convolutions and matmul/linear (docs/gpu-fast-path.md, "Precision"), for the
+// whole process: fp32 (the default), tf32 (operands rounded to TF32, float32 accumulation: tensor
+// cores on the GPU) or bf16 (autocast: operands, and a convolution's product, rounded to bfloat16;
+// float32 accumulation, weights and everything else float32). The CPU computes the same rounding
+// in float32 (the twin, slower than fp32); float64 ops ignore it.
+enum class Precision { kFp32, kTf32, kBf16 };
+void set_precision(Precision p);
+Precision precision();
+const char* precision_name(Precision p);  // "fp32", "tf32", "bf16"
+// "fp32", "tf32" or "bf16"; otherwise throws naming `what` (a key or a flag) and the choices.
+Precision parse_precision(const std::string& text, const std::string& what);
+// Sets a precision for a scope, restoring the previous one at its end.
+class PrecisionGuard {
+ public:
+  explicit PrecisionGuard(Precision p) : saved_(precision()) { set_precision(p); }
+  ~PrecisionGuard() { set_precision(saved_); }
+  PrecisionGuard(const PrecisionGuard&) = delete;
+  PrecisionGuard& operator=(const PrecisionGuard&) = delete;
+
+ private:
+  Precision saved_;
+};
 
 // ---- normalisation ----
 // x [N, C, H, W]; gamma, beta [C]. Training: normalises with the batch statistics and updates

@@ -43,6 +43,13 @@ struct Status {
     if (lits_code_ != 0) return ::lits::kernels::Status{lits_code_, library, #statement, __FILE__, __LINE__}; \
   } while (0)
 
+// Scratch memory on the device, from the engine's device context: get returns at least `bytes`,
+// valid until the next request.
+struct Workspace {
+  void* (*get)(void* owner, int64_t bytes) = nullptr;
+  void* owner = nullptr;
+};
+
 // Element-strided view of up to kMaxDims dims: offsets are in elements.
 struct StridedIndex {
   int ndim = 0;

@@ -1,8 +1,10 @@
 // CUDA convolutions on cuDNN's legacy convolution API (deprecated in cuDNN 9 but complete and
 // working; cudnn_frontend is not available here). The algorithm for each (device, direction,
-// dtype, shape, determinism) is picked once from cuDNN's heuristics and cached; workspace comes
-// from the engine's grow-only per-device buffer. Float32 uses CUDNN_FMA_MATH: no TF32, so results
-// match the CPU within float32 rounding.
+// data type, math, shape, determinism) is picked once from cuDNN's heuristics and cached;
+// workspace comes from the engine's grow-only per-device buffer. Float32 in MathMode::kFp32 uses
+// CUDNN_FMA_MATH (no TF32), so results match the CPU within float32 rounding; kTf32 allows TF32
+// tensor cores; kBf16 converts the operands to bfloat16 in the workspace, convolves in cuDNN's
+// bfloat16 configuration (bfloat16 tensors, float32 compute) and converts the product back.
 #include <cudnn.h>
 
 #include <map>
@@ -11,13 +13,21 @@
 
 #include "kernels/conv.h"
 #include "kernels/cuda_launch.h"
+#include "kernels/precision.h"
 
 namespace lits::kernels {
 namespace {
 
+// The descriptors' data type, the convolution's compute type and math of one call.
+struct Types {
+  cudnnDataType_t data, compute;
+  cudnnMathType_t math;
+};
 template <typename T>
-constexpr cudnnDataType_t cudnn_type() {
-  return sizeof(T) == 4 ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
+Types types_for(MathMode m) {
+  if (sizeof(T) == 8) return {CUDNN_DATA_DOUBLE, CUDNN_DATA_DOUBLE, CUDNN_DEFAULT_MATH};
+  if (m == MathMode::kBf16) return {CUDNN_DATA_BFLOAT16, CUDNN_DATA_FLOAT, CUDNN_TENSOR_OP_MATH};
+  return {CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, m == MathMode::kTf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH};
 }
 
 // Owns the four descriptors of one convolution.
@@ -34,7 +44,8 @@ struct Descriptors {
   }
 };
 
-Status make_descriptors(const ConvShape& s, cudnnDataType_t dt, Descriptors* d) {
+Status make_descriptors(const ConvShape& s, Types t, Descriptors* d) {
+  const cudnnDataType_t dt = t.data;
   const auto i = [](int64_t v) { return static_cast<int>(v); };
   LITS_KERNEL_TRY(Library::kCudnn, cudnnCreateTensorDescriptor(&d->x));
   LITS_KERNEL_TRY(Library::kCudnn, cudnnCreateTensorDescriptor(&d->y));
@@ -50,9 +61,8 @@ Status make_descriptors(const ConvShape& s, cudnnDataType_t dt, Descriptors* d) 
                   cudnnSetFilter4dDescriptor(d->w, dt, CUDNN_TENSOR_NCHW, i(s.Co), i(s.Ci), i(s.K), i(s.K)));
   LITS_KERNEL_TRY(Library::kCudnn,
                   cudnnSetConvolution2dDescriptor(d->conv, i(s.pad), i(s.pad), i(s.stride), i(s.stride), i(s.dil),
-                                                  i(s.dil), CUDNN_CROSS_CORRELATION, dt));
-  LITS_KERNEL_TRY(Library::kCudnn,
-                  cudnnSetConvolutionMathType(d->conv, dt == CUDNN_DATA_FLOAT ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
+                                                  i(s.dil), CUDNN_CROSS_CORRELATION, t.compute));
+  LITS_KERNEL_TRY(Library::kCudnn, cudnnSetConvolutionMathType(d->conv, t.math));
   return Status{};
 }
 
@@ -63,14 +73,26 @@ struct Choice {
   size_t workspace = 0;
 };
 
-using Key =
-    std::tuple<int, int, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+using Key = std::tuple<int, int, int, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, bool>;
 
-Key make_key(Direction dir, cudnnDataType_t dt, const ConvShape& s, bool deterministic) {
+Key make_key(Direction dir, Types t, const ConvShape& s, bool deterministic) {
   int device = -1;
   cudaGetDevice(&device);
-  return Key{device, static_cast<int>(dir), static_cast<int>(dt), s.N, s.Ci, s.H, s.W, s.Co, s.K, s.stride, s.pad,
-             s.dil,  deterministic};
+  return Key{device,
+             static_cast<int>(dir),
+             static_cast<int>(t.data),
+             static_cast<int>(t.math),
+             s.N,
+             s.Ci,
+             s.H,
+             s.W,
+             s.Co,
+             s.K,
+             s.stride,
+             s.pad,
+             s.dil,
+             deterministic};
 }
 
 std::mutex g_cache_mutex;
@@ -89,9 +111,9 @@ bool pick(const Perf* perf, int count, bool deterministic, Choice* c) {
   return false;
 }
 
-Status choose(CudnnHandle h, Direction dir, const ConvShape& s, const Descriptors& d, cudnnDataType_t dt,
-              bool deterministic, Choice* out) {
-  const Key key = make_key(dir, dt, s, deterministic);
+Status choose(CudnnHandle h, Direction dir, const ConvShape& s, const Descriptors& d, Types t, bool deterministic,
+              Choice* out) {
+  const Key key = make_key(dir, t, s, deterministic);
   {
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     auto it = g_cache.find(key);
@@ -140,70 +162,108 @@ Status choose(CudnnHandle h, Direction dir, const ConvShape& s, const Descriptor
   return Status{};
 }
 
-void* workspace_for(const Workspace& ws, size_t bytes) {
-  return bytes > 0 ? ws.get(ws.owner, static_cast<int64_t>(bytes)) : nullptr;
+constexpr size_t kAlign = 256;
+size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+
+// Element counts of a direction's two inputs and its output (forward: x, w -> y; backward data:
+// dy, w -> dx; backward weight: x, dy -> dw).
+struct Counts {
+  int64_t a, b, out;
+};
+Counts counts_of(Direction dir, const ConvShape& s) {
+  const int64_t x = s.N * s.Ci * s.H * s.W, w = s.Co * s.Ci * s.K * s.K, y = s.N * s.Co * s.Ho * s.Wo;
+  if (dir == Direction::kForward) return {x, w, y};
+  if (dir == Direction::kBackwardData) return {y, w, x};
+  return {x, y, w};
+}
+
+// out = the direction's product of a and b, computed as `math` says (beta 0: out is not read).
+template <typename T>
+Status convolve(CudnnHandle h, Direction dir, const ConvShape& s, const T* a, const T* b, T* out, const Workspace& ws,
+                bool deterministic, MathMode math) {
+  const Types t = types_for<T>(math);
+  Descriptors d;
+  Status st = make_descriptors(s, t, &d);
+  if (!st.ok()) return st;
+  Choice c;
+  st = choose(h, dir, s, d, t, deterministic, &c);
+  if (!st.ok()) return st;
+  // One workspace request: the bfloat16 staging of a, b and out (when staged), then the algorithm's.
+  const bool staged = t.data == CUDNN_DATA_BFLOAT16;
+  const Counts n = counts_of(dir, s);
+  const size_t ba = staged ? aligned(size_t(n.a) * 2) : 0, bb = staged ? aligned(size_t(n.b) * 2) : 0,
+               bo = staged ? aligned(size_t(n.out) * 2) : 0;
+  const size_t total = ba + bb + bo + c.workspace;
+  char* scratch = total > 0 ? static_cast<char*>(ws.get(ws.owner, static_cast<int64_t>(total))) : nullptr;
+  void* algo_ws = c.workspace > 0 ? scratch + ba + bb + bo : nullptr;
+  const void* pa = a;
+  const void* pb = b;
+  void* po = out;
+  cudaStream_t stream = nullptr;
+  if (staged) {
+    LITS_KERNEL_TRY(Library::kCudnn, cudnnGetStream(h, &stream));
+    auto* sa = reinterpret_cast<uint16_t*>(scratch);
+    auto* sb = reinterpret_cast<uint16_t*>(scratch + ba);
+    st = float_to_bf16_cuda(reinterpret_cast<const float*>(a), sa, n.a, stream);
+    if (st.ok()) st = float_to_bf16_cuda(reinterpret_cast<const float*>(b), sb, n.b, stream);
+    if (!st.ok()) return st;
+    pa = sa, pb = sb, po = scratch + ba + bb;
+  }
+  // Scaling factors are in the compute type: float for float32 and bfloat16, double for double.
+  const T one = T(1), zero = T(0);
+  if (dir == Direction::kForward) {
+    LITS_KERNEL_TRY(Library::kCudnn, cudnnConvolutionForward(h, &one, d.x, pa, d.w, pb, d.conv,
+                                                             static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), algo_ws,
+                                                             c.workspace, &zero, d.y, po));
+  } else if (dir == Direction::kBackwardData) {
+    LITS_KERNEL_TRY(Library::kCudnn, cudnnConvolutionBackwardData(h, &one, d.w, pb, d.y, pa, d.conv,
+                                                                  static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
+                                                                  algo_ws, c.workspace, &zero, d.x, po));
+  } else {
+    LITS_KERNEL_TRY(Library::kCudnn,
+                    cudnnConvolutionBackwardFilter(h, &one, d.x, pa, d.y, pb, d.conv,
+                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), algo_ws,
+                                                   c.workspace, &zero, d.w, po));
+  }
+  if (staged) return bf16_to_float_cuda(static_cast<const uint16_t*>(po), reinterpret_cast<float*>(out), n.out, stream);
+  return Status{};
 }
 
 }  // namespace
 
 template <typename T>
 Status conv2d_forward_cuda(CudnnHandle h, const ConvShape& s, const T* x, const T* w, const T* bias, T* y,
-                           const Workspace& ws) {
+                           const Workspace& ws, MathMode math) {
+  Status st = convolve(h, Direction::kForward, s, x, w, y, ws, false, math);
+  if (!st.ok() || !bias) return st;
+  // The bias in the caller's type, after the (possibly bfloat16) product.
   Descriptors d;
-  Status st = make_descriptors(s, cudnn_type<T>(), &d);
+  st = make_descriptors(s, types_for<T>(MathMode::kFp32), &d);
   if (!st.ok()) return st;
-  Choice c;
-  st = choose(h, Direction::kForward, s, d, cudnn_type<T>(), false, &c);
-  if (!st.ok()) return st;
-  const T one = T(1), zero = T(0);
-  LITS_KERNEL_TRY(Library::kCudnn, cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv,
-                                                           static_cast<cudnnConvolutionFwdAlgo_t>(c.algo),
-                                                           workspace_for(ws, c.workspace), c.workspace, &zero, d.y, y));
-  if (bias) LITS_KERNEL_TRY(Library::kCudnn, cudnnAddTensor(h, &one, d.bias, bias, &one, d.y, y));
+  const T one = T(1);
+  LITS_KERNEL_TRY(Library::kCudnn, cudnnAddTensor(h, &one, d.bias, bias, &one, d.y, y));
   return Status{};
 }
 
 template <typename T>
 Status conv2d_backward_data_cuda(CudnnHandle h, const ConvShape& s, const T* dy, const T* w, T* dx, const Workspace& ws,
-                                 bool deterministic) {
-  Descriptors d;
-  Status st = make_descriptors(s, cudnn_type<T>(), &d);
-  if (!st.ok()) return st;
-  Choice c;
-  st = choose(h, Direction::kBackwardData, s, d, cudnn_type<T>(), deterministic, &c);
-  if (!st.ok()) return st;
-  const T one = T(1), zero = T(0);
-  LITS_KERNEL_TRY(
-      Library::kCudnn,
-      cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
-                                   workspace_for(ws, c.workspace), c.workspace, &zero, d.x, dx));
-  return Status{};
+                                 bool deterministic, MathMode math) {
+  return convolve(h, Direction::kBackwardData, s, dy, w, dx, ws, deterministic, math);
 }
 
 template <typename T>
 Status conv2d_backward_weight_cuda(CudnnHandle h, const ConvShape& s, const T* x, const T* dy, T* dw,
-                                   const Workspace& ws, bool deterministic) {
-  Descriptors d;
-  Status st = make_descriptors(s, cudnn_type<T>(), &d);
-  if (!st.ok()) return st;
-  Choice c;
-  st = choose(h, Direction::kBackwardWeight, s, d, cudnn_type<T>(), deterministic, &c);
-  if (!st.ok()) return st;
-  const T one = T(1), zero = T(0);
-  LITS_KERNEL_TRY(Library::kCudnn,
-                  cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv,
-                                                 static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
-                                                 workspace_for(ws, c.workspace), c.workspace, &zero, d.w, dw));
-  return Status{};
+                                   const Workspace& ws, bool deterministic, MathMode math) {
+  return convolve(h, Direction::kBackwardWeight, s, x, dy, dw, ws, deterministic, math);
 }
 
 #define LITS_INSTANTIATE(T)                                                                               \
   template Status conv2d_forward_cuda<T>(CudnnHandle, const ConvShape&, const T*, const T*, const T*, T*, \
-                                         const Workspace&);                                               \
+                                         const Workspace&, MathMode);                                     \
   template Status conv2d_backward_data_cuda<T>(CudnnHandle, const ConvShape&, const T*, const T*, T*,     \
-                                               const Workspace&, bool);                                   \
+                                               const Workspace&, bool, MathMode);                         \
   template Status conv2d_backward_weight_cuda<T>(CudnnHandle, const ConvShape&, const T*, const T*, T*,   \
-                                                 const Workspace&, bool);
+                                                 const Workspace&, bool, MathMode);
 LITS_INSTANTIATE(float)
 LITS_INSTANTIATE(double)
 #undef LITS_INSTANTIATE

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "kernels/common.h"
+#include "kernels/precision.h"
 
 namespace lits::kernels {
 
@@ -51,22 +52,18 @@ void conv2d_backward_data_onednn(const ConvShape& s, const float* dy, const floa
 void conv2d_backward_weight_onednn(const ConvShape& s, const float* x, const float* dy, float* dw);
 
 // ---- CUDA (cuDNN) ----
-// Scratch memory from the engine's device context: returns at least `bytes` (valid until the next
-// request).
-struct Workspace {
-  void* (*get)(void* owner, int64_t bytes) = nullptr;
-  void* owner = nullptr;
-};
-
-// `deterministic` restricts backward algorithms to those cuDNN reports as deterministic.
+// `deterministic` restricts backward algorithms to those cuDNN reports as deterministic. `math`
+// applies to float (kernels/precision.h; double always computes in double): kTf32 lets cuDNN use
+// TF32 tensor cores, kBf16 stages the operands as bfloat16 in the workspace and converts the
+// bfloat16 product back (the bias is added in float32 after).
 template <typename T>
 Status conv2d_forward_cuda(CudnnHandle h, const ConvShape& s, const T* x, const T* w, const T* bias, T* y,
-                           const Workspace& ws);
+                           const Workspace& ws, MathMode math = MathMode::kFp32);
 template <typename T>
 Status conv2d_backward_data_cuda(CudnnHandle h, const ConvShape& s, const T* dy, const T* w, T* dx, const Workspace& ws,
-                                 bool deterministic);
+                                 bool deterministic, MathMode math = MathMode::kFp32);
 template <typename T>
 Status conv2d_backward_weight_cuda(CudnnHandle h, const ConvShape& s, const T* x, const T* dy, T* dw,
-                                   const Workspace& ws, bool deterministic);
+                                   const Workspace& ws, bool deterministic, MathMode math = MathMode::kFp32);
 
 }  // namespace lits::kernels

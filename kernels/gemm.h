@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/common.h"
+#include "kernels/precision.h"
 
 namespace lits::kernels {
 
@@ -17,9 +18,10 @@ void gemm_reference_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
 // "OpenBLAS <config>" or "own kernel (built without BLAS)".
 const char* gemm_cpu_backend();
 
-// `handle` already bound to the stream by the engine's device context.
+// `handle` already bound to the stream by the engine's device context. `math` applies to float
+// (kernels/precision.h); kBf16 stages A and B in `ws`, so it needs one.
 template <typename T>
 Status gemm_cuda(CublasHandle handle, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A,
-                 const T* B, T* C);
+                 const T* B, T* C, MathMode math = MathMode::kFp32, const Workspace& ws = Workspace{});
 
 }  // namespace lits::kernels

@@ -54,7 +54,7 @@ constexpr std::pair<const char*, const char*> kSections[] = {
     {"Training",
      "mode network_type data n_epochs lr l2_reg gpu num_workers batch_size step_size gamma crop_size perc_data "
      "train_val_split seed loss_func class_weights num_classes augment verbose_idx initialization pos_sample_chance "
-     "no_standardize epsilon wmap_weight weight_score focal_gamma Training_ROI_Vicinity savename"},
+     "no_standardize epsilon wmap_weight weight_score focal_gamma Training_ROI_Vicinity savename precision"},
     {"Paths", "Training_Path Save_Path"}};
 
 std::vector<std::string> words(const char* text) {

@@ -98,7 +98,8 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
         << quoted(options.setup) << (options.base.empty() ? "" : " --base " + quoted(options.base)) << " --device "
         << quoted(options.device) << " --data " << quoted(data) << " --batch " << plan.batch_size << " --size "
         << plan.data.crop_height << " --steps " << (options.quick ? 2 : options.steps) << " --warmup " << options.warmup
-        << " --workers " << options.threads << " --json " << quoted(json);
+        << " --workers " << options.threads << " --precision " << precision_name(plan.precision) << " --json "
+        << quoted(json);
     std::printf("\nbench train: %d rank%s x %d thread%s: %s\n", n, n == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                 cmd.str().c_str());
     std::fflush(stdout);
@@ -141,9 +142,11 @@ int run_bench_train(const BenchTrainOptions& options) {
   const std::vector<Setup> runs = load_runs(options.setup, options.base);
   Setup setup = runs.at(0);
   if (options.batch > 0) setup.set("Training", "batch_size", Value::integer(options.batch));
+  if (!options.precision.empty()) setup.set("Training", "precision", Value::string(options.precision), "--precision");
   if (options.size > 0)
     setup.set("Training", "crop_size", Value::list({Value::integer(options.size), Value::integer(options.size)}));
   const TrainPlan plan = make_train_plan(setup);
+  set_precision(plan.precision);
   LITS_CHECK(plan.data.crop_height > 0, "bench train: the setup trains on whole slices; pass --size H for a crop");
   if (!options.ranks.empty()) return run_scaling(options, plan);
 
@@ -187,9 +190,9 @@ int run_bench_train(const BenchTrainOptions& options) {
 
   if (lead)
     std::printf(
-        "bench train: %s, %lld parameters, batch %lld of %d x %lld x %lld, %s, on %s%s; %d warm-up + %lld timed "
-        "steps\n",
-        loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()),
+        "bench train: %s, %s, %lld parameters, batch %lld of %d x %lld x %lld, %s, on %s%s; %d warm-up + %lld "
+        "timed steps\n",
+        precision_name(plan.precision), loss_type_name(plan.loss), static_cast<long long>(net.parameter_count()),
         static_cast<long long>(plan.batch_size), plan.data.channels, static_cast<long long>(plan.data.crop_height),
         static_cast<long long>(plan.data.crop_width), plan.data.augment.str().c_str(), device.label().c_str(),
         comm != nullptr
@@ -263,8 +266,10 @@ int run_bench_train(const BenchTrainOptions& options) {
                 peak.threads == 1 ? "" : "s");
   }
   std::printf("\n");
-  print_torch_ratio("train", options.setup, plan.batch_size, plan.data.crop_height, device.is_cuda() ? "cuda" : "cpu",
-                    compute);
+  // The stored PyTorch figures are float32 eager; other precisions are compared by compare_torch.py.
+  if (plan.precision == Precision::kFp32)
+    print_torch_ratio("train", options.setup, plan.batch_size, plan.data.crop_height, device.is_cuda() ? "cuda" : "cpu",
+                      compute);
   if (reducer)
     std::printf("(%lld of %lld gradient buckets started their all-reduce during backward)\n",
                 static_cast<long long>(overlapped), static_cast<long long>(reducer->buckets()));
@@ -272,11 +277,11 @@ int run_bench_train(const BenchTrainOptions& options) {
     std::ofstream out(options.json);
     LITS_CHECK(out.good(), "bench train: cannot write '" << options.json << "'");
     out << "{\"benchmark\": \"train\", \"device\": \"" << device.str()
-        << "\", \"emulated\": " << (device.is_cuda() && cuda_emulated() ? "true" : "false")
-        << ", \"batch\": " << plan.batch_size << ", \"size\": " << plan.data.crop_height
-        << ", \"data_ms\": " << median(data_ms) << ", \"forward_ms\": " << median(fwd_ms)
-        << ", \"backward_ms\": " << median(bwd_ms) << ", \"comm_ms\": " << median(comm_ms)
-        << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step
+        << "\", \"emulated\": " << (device.is_cuda() && cuda_emulated() ? "true" : "false") << ", \"precision\": \""
+        << precision_name(plan.precision) << "\", \"batch\": " << plan.batch_size
+        << ", \"size\": " << plan.data.crop_height << ", \"data_ms\": " << median(data_ms)
+        << ", \"forward_ms\": " << median(fwd_ms) << ", \"backward_ms\": " << median(bwd_ms)
+        << ", \"comm_ms\": " << median(comm_ms) << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step
         << ", \"compute_ms\": " << median(compute_ms) << ", \"ranks\": " << ranks
         << ", \"samples_per_s\": " << samples_per_s << ", \"peak_bytes\": " << mem.peak_bytes << "}\n";
   }

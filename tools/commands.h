@@ -63,7 +63,8 @@ struct BenchTrainOptions {
   int threads = 2;
   bool quick = false;
   std::string json;
-  std::string ranks;  // "1,2": start mpirun jobs of these sizes and report the scaling efficiency
+  std::string ranks;      // "1,2": start mpirun jobs of these sizes and report the scaling efficiency
+  std::string precision;  // overrides the setup's `precision` key when set
 };
 int run_bench_train(const BenchTrainOptions& options);
 
@@ -93,6 +94,7 @@ int run_convert(const ConvertOptions& options);
 struct TrainCommandOptions {
   std::string setup;
   std::string base;
+  std::string precision;  // overrides every run's `precision` key when set
   TrainOptions train;
 };
 int run_train(const TrainCommandOptions& options);

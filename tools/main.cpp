@@ -134,6 +134,10 @@ void add_bench(CLI::App& app, Commands& c) {
   c.btrain_cmd->add_option("--workers", c.bench_train.threads, "Loader worker threads (0: the loader runs inline)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  c.btrain_cmd
+      ->add_option("--precision", c.bench_train.precision,
+                   "Convolution and GEMM math: fp32, tf32 or bf16 (default: the setup's precision, else fp32)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   c.btrain_cmd->add_flag("--quick", c.bench_train.quick, "A small phantom store and 2 timed steps (smoke test)");
   c.btrain_cmd->add_option("--ranks", c.bench_train.ranks,
                            "Scaling: run data-parallel jobs of these rank counts (e.g. 1,2) with mpirun, the CPU "
@@ -287,6 +291,10 @@ void add_train(CLI::App& app, Commands& c) {
   c.train_cmd->add_option("--device", c.train.train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c.train_cmd->add_option("--epochs", c.train.train.epochs, "Epochs (default: the setup's n_epochs)")
       ->check(CLI::NonNegativeNumber);
+  c.train_cmd
+      ->add_option("--precision", c.train.precision,
+                   "Convolution and GEMM math: fp32, tf32 or bf16 (default: the setup's precision, else fp32)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   c.train_cmd->add_flag("--no-date", c.train.train.no_date, "Run folder without the date (vUnet2D_<savename>)");
   c.train_cmd->add_option(
       "--resume", c.train.train.resume,

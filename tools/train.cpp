@@ -57,6 +57,8 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
     LITS_CHECK(!options.setup.empty(), "train: --setup FILE is required (or --resume RUN_DIR)");
     runs = load_runs(options.setup, options.base);
   }
+  if (!options.precision.empty())
+    for (Setup& run : runs) run.set("Training", "precision", Value::string(options.precision), "--precision");
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);

@@ -31,15 +31,6 @@ void check_params(const char* op, const char* layout, const Tensor& x, const Ten
              op << " (" << params_str(w.shape()[2], p) << "): expected stride >= 1, padding >= 0, dilation >= 1");
 }
 
-#if LITS_HAVE_CUDA
-kernels::Workspace workspace_of(const Device& d) {
-  kernels::Workspace ws;
-  ws.owner = &cuda::context(d);
-  ws.get = [](void* owner, int64_t bytes) { return static_cast<cuda::Context*>(owner)->workspace(bytes); };
-  return ws;
-}
-#endif
-
 // CPU entry points: oneDNN for float32 when built with it, the reference kernels otherwise.
 void cpu_forward(const kernels::ConvShape& s, const float* x, const float* w, const float* b, float* y) {
 #if LITS_HAVE_ONEDNN
@@ -72,37 +63,65 @@ void cpu_backward_weight(const kernels::ConvShape& s, const double* x, const dou
   kernels::conv2d_backward_weight_cpu(s, x, dy, dw);
 }
 
-// y = conv(x, w) + bias
+// The operands of one convolution, dense, and on the CPU rounded as the precision's math rounds
+// them (the twin of the CUDA path, where cuDNN or the bfloat16 staging rounds).
+struct Operands {
+  Tensor a, b;
+  kernels::MathMode mode;
+};
+Operands operands(const Tensor& a, const Tensor& b) {
+  Operands o{dense(a), dense(b), math_mode(a.dtype())};
+  if (a.device().is_cpu()) o.a = rounded_cpu(o.a, o.mode), o.b = rounded_cpu(o.b, o.mode);
+  return o;
+}
+
+template <typename T>
+void add_bias_cpu(const kernels::ConvShape& s, const T* bias, T* y) {
+  const int64_t plane = s.Ho * s.Wo;
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t c = 0; c < s.Co; ++c) {
+      T* p = y + (n * s.Co + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) p[i] += bias[c];
+    }
+}
+
+// y = conv(x, w) + bias (in bf16 the product is rounded before the float32 bias is added, as on CUDA)
 void run_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y) {
-  const Tensor xd = dense(x), wd = dense(w);
+  const Operands o = operands(x, w);
   LITS_DISPATCH_FLOAT(x.dtype(), "conv2d", {
-    const scalar_t* px = xd.data<scalar_t>();
-    const scalar_t* pw = wd.data<scalar_t>();
+    const scalar_t* px = o.a.data<scalar_t>();
+    const scalar_t* pw = o.b.data<scalar_t>();
     const scalar_t* pb = bias.defined() ? bias.data<scalar_t>() : nullptr;
     scalar_t* py = y.data<scalar_t>();
     if (x.device().is_cpu()) {
-      cpu_forward(s, px, pw, pb, py);
+      const bool rounds_product = o.mode == kernels::MathMode::kBf16;
+      cpu_forward(s, px, pw, rounds_product ? nullptr : pb, py);
+      if (rounds_product) {
+        round_product_cpu(y, o.mode);
+        if (pb) add_bias_cpu(s, pb, py);
+      }
     } else {
-      LITS_CUDA_ONLY(
-          "conv2d", x.device(),
-          kernels::conv2d_forward_cuda(cuda::context(x.device()).cudnn(), s, px, pw, pb, py, workspace_of(x.device())));
+      LITS_CUDA_ONLY("conv2d", x.device(),
+                     kernels::conv2d_forward_cuda(cuda::context(x.device()).cudnn(), s, px, pw, pb, py,
+                                                  workspace_of(x.device()), o.mode));
     }
   });
 }
 
 // dx = backward-data(dy, w)
 void run_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, const Tensor& dx) {
-  const Tensor gd = dense(dy), wd = dense(w);
+  const Operands o = operands(dy, w);
   LITS_DISPATCH_FLOAT(dy.dtype(), "conv2d backward-data", {
-    const scalar_t* pg = gd.data<scalar_t>();
-    const scalar_t* pw = wd.data<scalar_t>();
+    const scalar_t* pg = o.a.data<scalar_t>();
+    const scalar_t* pw = o.b.data<scalar_t>();
     scalar_t* px = dx.data<scalar_t>();
     if (dy.device().is_cpu()) {
       cpu_backward_data(s, pg, pw, px);
+      round_product_cpu(dx, o.mode);
     } else {
       LITS_CUDA_ONLY("conv2d backward-data", dy.device(),
                      kernels::conv2d_backward_data_cuda(cuda::context(dy.device()).cudnn(), s, pg, pw, px,
-                                                        workspace_of(dy.device()), g_deterministic));
+                                                        workspace_of(dy.device()), g_deterministic, o.mode));
     }
   });
 }
@@ -113,17 +132,18 @@ void run_backward_weight(const kernels::ConvShape& s, const Tensor& x, const Ten
     Tensor(dw).fill_(0.0);
     return;
   }
-  const Tensor xd = dense(x), gd = dense(dy);
+  const Operands o = operands(x, dy);
   LITS_DISPATCH_FLOAT(x.dtype(), "conv2d backward-weight", {
-    const scalar_t* px = xd.data<scalar_t>();
-    const scalar_t* pg = gd.data<scalar_t>();
+    const scalar_t* px = o.a.data<scalar_t>();
+    const scalar_t* pg = o.b.data<scalar_t>();
     scalar_t* pw = dw.data<scalar_t>();
     if (x.device().is_cpu()) {
       cpu_backward_weight(s, px, pg, pw);
+      round_product_cpu(dw, o.mode);
     } else {
       LITS_CUDA_ONLY("conv2d backward-weight", x.device(),
                      kernels::conv2d_backward_weight_cuda(cuda::context(x.device()).cudnn(), s, px, pg, pw,
-                                                          workspace_of(x.device()), g_deterministic));
+                                                          workspace_of(x.device()), g_deterministic, o.mode));
     }
   });
 }

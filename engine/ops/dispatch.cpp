@@ -72,4 +72,13 @@ void dispatch_copy(const Tensor& src, const Tensor& dst, const kernels::CopyInde
                 << " (supported: float32 <-> float64, and same-type copies)");
 }
 
+#if LITS_HAVE_CUDA
+kernels::Workspace workspace_of(const Device& d) {
+  kernels::Workspace ws;
+  ws.owner = &cuda::context(d);
+  ws.get = [](void* owner, int64_t bytes) { return static_cast<cuda::Context*>(owner)->workspace(bytes); };
+  return ws;
+}
+#endif
+
 }  // namespace lits

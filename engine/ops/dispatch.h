@@ -9,6 +9,7 @@
 #include "engine/cuda_context.h"
 #include "engine/tensor.h"
 #include "kernels/copy.h"
+#include "kernels/precision.h"
 
 namespace lits {
 
@@ -24,6 +25,19 @@ Tensor dense(const Tensor& x);
 
 // dst (any strides) = src (any strides), converting dtype; both on dst's device.
 void dispatch_copy(const Tensor& src, const Tensor& dst, const kernels::CopyIndex& ix, const char* op);
+
+// The kernels' math mode for an op on `dtype` under the process's precision (float64: kFp32).
+kernels::MathMode math_mode(DType dtype);
+// A float32 CPU tensor rounded as `mode` rounds an operand (x itself for kFp32): the CPU twin of
+// the TF32 and bfloat16 paths.
+Tensor rounded_cpu(const Tensor& x, kernels::MathMode mode);
+// Rounds a float32 CPU tensor in place as `mode` rounds a product (only kBf16 rounds products).
+void round_product_cpu(const Tensor& y, kernels::MathMode mode);
+
+#if LITS_HAVE_CUDA
+// The device context's grow-only scratch buffer, for kernels that stage data (cuDNN, bfloat16).
+kernels::Workspace workspace_of(const Device& d);
+#endif
 
 namespace detail {
 [[noreturn]] void throw_no_cuda(const char* op, Device device);

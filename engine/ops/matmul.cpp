@@ -8,9 +8,12 @@ namespace lits {
 
 namespace {
 
-// C = op(A) op(B) with the row-major conventions of kernels/gemm.h; no autograd.
+// C = op(A) op(B) with the row-major conventions of kernels/gemm.h (float32 in the process's
+// precision; the product stays float32); no autograd.
 Tensor gemm(const char* op, const Tensor& a, const Tensor& b, bool ta, bool tb) {
-  const Tensor ad = dense(a), bd = dense(b);
+  const kernels::MathMode mode = math_mode(a.dtype());
+  Tensor ad = dense(a), bd = dense(b);
+  if (a.device().is_cpu()) ad = rounded_cpu(ad, mode), bd = rounded_cpu(bd, mode);  // the TF32/bf16 twin
   const int64_t M = ta ? a.shape()[1] : a.shape()[0], K = ta ? a.shape()[0] : a.shape()[1];
   const int64_t N = tb ? b.shape()[0] : b.shape()[1];
   Tensor c = Tensor::empty({M, N}, a.dtype(), a.device());
@@ -24,7 +27,8 @@ Tensor gemm(const char* op, const Tensor& a, const Tensor& b, bool ta, bool tb) 
       kernels::gemm_cpu(ta, tb, M, N, K, pa, pb, pc);
     } else {
       LITS_CUDA_ONLY(op, a.device(),
-                     kernels::gemm_cuda(cuda::context(a.device()).cublas(), ta, tb, M, N, K, pa, pb, pc));
+                     kernels::gemm_cuda(cuda::context(a.device()).cublas(), ta, tb, M, N, K, pa, pb, pc, mode,
+                                        workspace_of(a.device())));
     }
   });
   return c;

@@ -82,6 +82,7 @@ TrainPlan make_train_plan(const Setup& s, int64_t epochs) {
   const int64_t seed = s.get<int64_t>("seed");
   LITS_CHECK(seed >= 0 && seed <= UINT32_MAX, "seed " << seed << " (expected 0 .. 2^32-1, as NumPy's)");
   p.seed = static_cast<uint64_t>(seed);
+  p.precision = parse_precision(s.get_or<std::string>("precision", "fp32"), "precision");
   LITS_CHECK(p.batch_size >= 1 && p.batch_size <= kMaxBatch,
              "batch_size " << p.batch_size << " (expected 1 to " << kMaxBatch << ")");
   LITS_CHECK(p.epochs >= 0 && p.epochs <= kMaxEpochs,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops.h"
 #include "layers/loss.h"
 #include "models/setup.h"
 #include "models/unet_config.h"
@@ -44,6 +45,7 @@ struct TrainPlan {
   int64_t batch_size = 4, epochs = 1, verbose_idx = 200, workers = 8;
   double perc_data = 1.0, train_val_split = 0.9;
   uint64_t seed = 1;
+  Precision precision = Precision::kFp32;  // precision: fp32 (default), tf32 or bf16 (engine/ops.h)
   // Paths: empty when the setup leaves them unset or as the presets' placeholders.
   std::string training_path, save_path, initialization;
 };

@@ -156,6 +156,7 @@ Trainer::Trainer(const Setup& setup, const TrainOptions& options,
                                                                             << comm_->device().str());
   LITS_CHECK(options.bucket_mb >= 1, "bucket size " << options.bucket_mb << " MiB (expected 1 or more)");
   plan_ = make_train_plan(setup_, options.epochs);
+  set_precision(plan_.precision);  // for the whole process, validation included
 }
 
 // The slice store and the parent of the run folder.
@@ -329,7 +330,9 @@ void Trainer::describe() {
     << " positive), " << split_.validation.size() << " validation volumes (" << val_set_->size() << " slices)\n  batch "
     << plan_.batch_size << ", crop " << plan_.data.crop_height << " x " << plan_.data.crop_width << ", augmentation "
     << plan_.data.augment.str() << ", " << plan_.schedule.str() << ", L2 " << plan_.weight_decay << ", " << workers_
-    << " loader thread" << (workers_ == 1 ? "" : "s");
+    << " loader thread" << (workers_ == 1 ? "" : "s") << ", precision " << precision_name(plan_.precision);
+  if (plan_.precision != Precision::kFp32 && device_.is_cpu())
+    d << " (on the CPU its rounding is computed in float32: slower than fp32, for checking numerics)";
   if (comm_ != nullptr)
     d << "\n  data parallel: " << ranks_ << " ranks (" << comm_->name() << "), global batch "
       << plan_.batch_size * ranks_ << ", " << reducer_->buckets() << " gradient bucket"

@@ -478,8 +478,8 @@ lits::Setup preset(const std::string& name) {
 
 TEST(Presets, BaselineHasEveryKeyWithItsDefault) {
   const lits::Setup b = baseline();
-  // Every key of section 1.4 except the four derived from others when absent.
-  EXPECT_EQ(b.entries().size(), 17u - 4u + 29u + 2u);
+  // Every key of section 1.4 except the four derived from others when absent, and lits' precision.
+  EXPECT_EQ(b.entries().size(), 17u - 4u + 29u + 2u + 1u);
   for (const SetupEntry& e : b.entries()) EXPECT_EQ(e.section, section_of_key(e.key)) << e.key;
   for (const char* derived : {"filter_start_up", "structure_up", "dilation", "dilation_up"})
     EXPECT_FALSE(b.has(derived)) << derived;
@@ -488,6 +488,7 @@ TEST(Presets, BaselineHasEveryKeyWithItsDefault) {
   EXPECT_EQ(b.at("init_type"), Value::string("he_n"));
   EXPECT_EQ(b.at("dropout"), Value::floating(0.2));
   EXPECT_EQ(b.at("up_conv_type"), ints({4, 2, 1}));
+  EXPECT_EQ(b.at("precision"), Value::string("fp32"));
   EXPECT_EQ(b.at("data"), Value::string("lesion"));
   EXPECT_EQ(b.at("lr"), Value::floating(1e-5));
   EXPECT_EQ(b.at("step_size"), Value::integer(30));

@@ -3,9 +3,12 @@
 // the Big configuration, and the Small configuration overfitting one tiny batch.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "engine/autograd.h"
+#include "engine/cuda_context.h"
 #include "engine/ops.h"
 #include "models/setup.h"
 #include "models/unet.h"
@@ -168,6 +171,108 @@ TEST(UNet, SmallPresetOverfitsOneTinyBatch) {
     }
   }
   // pwce's floor is log(1 + e^-1) = 0.3133 (the double softmax); the start is near 0.69.
+  EXPECT_LT(last, 0.75 * first) << "first " << first << " last " << last;
+  EXPECT_LT(last, 0.5);
+}
+
+// A disc target for [2, 32, 32] batches: "liver".
+Tensor disc_target() {
+  std::vector<int64_t> t(2 * 32 * 32);
+  for (int64_t i = 0; i < static_cast<int64_t>(t.size()); ++i) {
+    const int64_t h = (i / 32) % 32, w = i % 32;
+    t[i] = (h - 16) * (h - 16) + (w - 12) * (w - 12) < 64;
+  }
+  return Tensor::from_ints(t, {2, 32, 32});
+}
+
+// Loss and parameter gradients of one training step (forward in training mode, loss, backward) of a
+// 3-level UNet on `device` in the process's precision.
+struct StepResult {
+  double loss = 0.0;
+  std::vector<double> grads;  // every gradient, concatenated in parameter order
+};
+StepResult training_step(const Device& device) {
+  UNetConfig c = small_liver();
+  c.structure = {2, 2, 2};
+  c.dilation = c.dilation_up = {1, 1, 1};
+  c.filter_start = c.filter_start_up = 8;
+  Generator gen(9);
+  UNet net(c, gen);
+  net.to(device);
+  net.train();
+  const Tensor x = randn({2, 1, 32, 32}, 4, DType::kFloat32, false).to(device);
+  const Tensor loss = multiclass_pwce(net.forward(x), disc_target().to(device), Tensor(), LossOptions{});
+  loss.backward();
+  StepResult r{loss.item(), {}};
+  for (const Tensor& p : net.parameters())
+    if (p.grad().defined())
+      for (double g : p.grad().to_vector()) r.grads.push_back(g);
+  return r;
+}
+
+// |a - b| / |b| of two gradient vectors.
+double relative_gap(const std::vector<double>& a, const std::vector<double>& b) {
+  double d2 = 0.0, n2 = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) d2 += (a[i] - b[i]) * (a[i] - b[i]), n2 += b[i] * b[i];
+  return std::sqrt(d2 / n2);
+}
+
+// One training step on CUDA against its CPU twin in each precision. In fp32 the two differ only in
+// float32 summation order: 1e-5 of the loss, 1e-4 of the gradients (|g_cuda - g_cpu| / |g_cpu| over all
+// of them). In tf32 and bf16 an operand whose last float32 bits differ between the devices may round to
+// the neighbouring TF32 or bfloat16 value, and through the layers such steps spread until the two runs
+// differ by the precision's own rounding noise: both are equally rounded computations. So the CUDA run
+// must be nearer its twin than the twin is to fp32 (the precision's own effect, printed), and the loss
+// within 1e-3 of the twin's. The per-op tests (tests/engine/precision_test.cpp,
+// tests/cuda_emu/parity_precision_test.cpp) check the rounding itself.
+TEST(UNet, TrainingStepCudaMatchesCpuInEachPrecision) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable GPU: " << cuda_unavailable_reason();
+  StepResult fp32;
+  for (const Precision p : {Precision::kFp32, Precision::kTf32, Precision::kBf16}) {
+    PrecisionGuard guard(p);
+    const StepResult cpu = training_step(Device::cpu()), gpu = training_step(Device::cuda(0));
+    if (p == Precision::kFp32) fp32 = cpu;
+    ASSERT_EQ(cpu.grads.size(), gpu.grads.size());
+    const double loss_gap = std::fabs(gpu.loss - cpu.loss) / std::fabs(cpu.loss);
+    const double gap = relative_gap(gpu.grads, cpu.grads), own = relative_gap(cpu.grads, fp32.grads);
+    std::printf(
+        "[ parity   ] UNet training step, %s: loss %.6f (CPU) %.6f (CUDA); gradients: CUDA vs CPU %.3g, "
+        "CPU vs CPU fp32 %.3g\n",
+        precision_name(p), cpu.loss, gpu.loss, gap, own);
+    if (p == Precision::kFp32) {
+      EXPECT_LT(loss_gap, 1e-5);
+      EXPECT_LT(gap, 1e-4);
+    } else {
+      EXPECT_LT(loss_gap, 1e-3) << precision_name(p);
+      EXPECT_LT(gap, own) << precision_name(p);
+    }
+  }
+}
+
+// bfloat16 autocast keeps the network trainable: the Small preset still overfits a tiny batch.
+TEST(UNet, SmallPresetStillLearnsInBf16) {
+  PrecisionGuard guard(Precision::kBf16);
+  UNet small(small_liver());
+  small.train();
+  const Tensor x = randn({2, 1, 32, 32}, 4, DType::kFloat32, false), target = disc_target();
+  std::vector<Tensor> velocity;
+  double first = 0, last = 0;
+  for (int step = 0; step < 25; ++step) {
+    small.zero_grad();
+    const Tensor loss = multiclass_pwce(small.forward(x), target, Tensor(), LossOptions{});
+    loss.backward();
+    if (step == 0) first = loss.item();
+    last = loss.item();
+    NoGradGuard no_grad;
+    const auto params = small.parameters();
+    if (velocity.empty())
+      for (const Tensor& p : params) velocity.push_back(Tensor::zeros(p.shape()));
+    for (size_t k = 0; k < params.size(); ++k) {
+      if (!params[k].grad().defined()) continue;
+      velocity[k] = add(scale(velocity[k], 0.9), params[k].grad());
+      Tensor(params[k]).add_(velocity[k], -0.01);
+    }
+  }
   EXPECT_LT(last, 0.75 * first) << "first " << first << " last " << last;
   EXPECT_LT(last, 0.5);
 }

@@ -38,5 +38,20 @@ TEST(TrainPlan, ValuesBeyondTheLimitsAreRefused) {
   expect_contains(error_of([&] { make_train_plan(deep); }), {"12 levels", "at most 10"});
 }
 
+TEST(TrainPlan, PrecisionIsFp32UnlessTheSetupSaysOtherwise) {
+  EXPECT_EQ(make_train_plan(tiny_setup()).precision, Precision::kFp32);
+  for (const char* name : {"fp32", "tf32", "bf16"}) {
+    lits::Setup s = tiny_setup();
+    s.set("Training", "precision", Value::string(name));
+    EXPECT_STREQ(precision_name(make_train_plan(s).precision), name);
+  }
+  lits::Setup s = tiny_setup();
+  s.set("Training", "precision", Value::string("fp16"));
+  expect_contains(error_of([&] { make_train_plan(s); }), {"precision", "'fp16'", "fp32, tf32 or bf16"});
+  // A setup file may carry the key under # Training.
+  const lits::Setup parsed = parse_setup_text("# Training\nprecision: 'bf16'\n", "t.txt");
+  EXPECT_EQ(parsed.get<std::string>("precision"), "bf16");
+}
+
 }  // namespace
 }  // namespace lits::testing
