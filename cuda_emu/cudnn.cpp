@@ -362,6 +362,31 @@ cudnnStatus_t execute(cudnnHandle_t h, Dir dir, const cudnnTensorStruct* xd, con
   return CUDNN_STATUS_SUCCESS;
 }
 
+// cudnnFind: the algorithms of `algos` whose workspace fits, the product computed once into the output
+// (a real cudnnFind writes it with every trial), listed in the heuristics' order.
+template <typename Perf>
+cudnnStatus_t find(cudnnHandle_t h, Dir dir, const cudnnTensorStruct* xd, const cudnnFilterStruct* wd,
+                   const cudnnConvolutionStruct* conv, const cudnnTensorStruct* yd, const std::vector<int>& algos,
+                   Operands o, int requested, int* returned, Perf* perf, void* ws, size_t ws_bytes) {
+  Conv c;
+  cudnnStatus_t st = check(h, xd, wd, conv, yd, &c);
+  if (st != CUDNN_STATUS_SUCCESS) return st;
+  if (requested < 1 || !returned || !perf) return CUDNN_STATUS_BAD_PARAM;
+  // cudnnFind runs and times on the device, waiting for it: never inside a stream capture.
+  if (lits_emu::check_unsafe_call() != cudaSuccess) return CUDNN_STATUS_EXECUTION_FAILED;
+  std::vector<int> fit;
+  for (int a : algos)
+    if (workspace_of(dir, a, c) >= 0 && static_cast<size_t>(workspace_of(dir, a, c)) <= ws_bytes) fit.push_back(a);
+  if (fit.empty()) return CUDNN_STATUS_NOT_SUPPORTED;
+  const double one_d = 1.0, zero_d = 0.0;
+  const float one_f = 1.0f, zero_f = 0.0f;
+  const bool dbl = c.type == CUDNN_DATA_DOUBLE;
+  st = execute(h, dir, xd, wd, conv, yd, fit[0], ws, ws_bytes, o, dbl ? static_cast<const void*>(&one_d) : &one_f,
+               dbl ? static_cast<const void*>(&zero_d) : &zero_f);
+  if (st != CUDNN_STATUS_SUCCESS) return st;
+  return list(dir, c, fit, requested, returned, perf);
+}
+
 }  // namespace
 
 size_t cudnnGetVersion() { return 0; }  // 0: not a real cuDNN
@@ -485,6 +510,30 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h, cu
   Conv c;
   const cudnnStatus_t st = check(h, x, dw, conv, dy, &c);
   return st != CUDNN_STATUS_SUCCESS ? st : workspace_size(Dir::kFilter, c, algo, bytes);
+}
+
+cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, cudnnTensorDescriptor_t xd, const void* x,
+                                                     cudnnFilterDescriptor_t wd, const void* w,
+                                                     cudnnConvolutionDescriptor_t conv, cudnnTensorDescriptor_t yd,
+                                                     void* y, int requested, int* returned,
+                                                     cudnnConvolutionFwdAlgoPerf_t* perf, void* ws, size_t ws_bytes) {
+  return find(h, Dir::kFwd, xd, wd, conv, yd, {2, 1, 0}, {x, w, y}, requested, returned, perf, ws, ws_bytes);
+}
+cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t h, cudnnFilterDescriptor_t wd, const void* w,
+                                                          cudnnTensorDescriptor_t dyd, const void* dy,
+                                                          cudnnConvolutionDescriptor_t conv,
+                                                          cudnnTensorDescriptor_t dxd, void* dx, int requested,
+                                                          int* returned, cudnnConvolutionBwdDataAlgoPerf_t* perf,
+                                                          void* ws, size_t ws_bytes) {
+  return find(h, Dir::kData, dxd, wd, conv, dyd, {1, 0}, {dx, w, dy}, requested, returned, perf, ws, ws_bytes);
+}
+cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t h, cudnnTensorDescriptor_t xd, const void* x,
+                                                            cudnnTensorDescriptor_t dyd, const void* dy,
+                                                            cudnnConvolutionDescriptor_t conv,
+                                                            cudnnFilterDescriptor_t dwd, void* dw, int requested,
+                                                            int* returned, cudnnConvolutionBwdFilterAlgoPerf_t* perf,
+                                                            void* ws, size_t ws_bytes) {
+  return find(h, Dir::kFilter, xd, dwd, conv, dyd, {3, 1, 0}, {x, dw, dy}, requested, returned, perf, ws, ws_bytes);
 }
 
 cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, cudnnTensorDescriptor_t xd, const void* x,

@@ -144,6 +144,11 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
   }
   // A pointer range that is not what `kind` says (or runs past its allocation) is refused.
   if (!ok) return fail(cudaErrorInvalidValue);
+  // During capture only asynchronous copies between device and pinned memory can be recorded; a
+  // pageable side or a synchronous copy is a potentially unsafe call.
+  const bool captured = capture_of(s) != nullptr;
+  if (wait || d == Side::kHost || from == Side::kHost)
+    if (const cudaError_t e = check_unsafe_call()) return fail(e);
   uint64_t position = 0;
   if (from == Side::kHost) {
     auto staged =
@@ -154,7 +159,8 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
     });
   } else {
     std::shared_ptr<std::vector<char>> seen;
-    if (from == Side::kPinned)
+    // A recorded copy reads its pinned source when the graph runs: the host is meant to write it between launches.
+    if (from == Side::kPinned && !captured)
       seen = std::make_shared<std::vector<char>>(static_cast<const char*>(src), static_cast<const char*>(src) + bytes);
     if (d == Side::kPinned) std::memset(dst, 0xFF, bytes);
     position = enqueue(s, [dst, src, bytes, d_dev, s_dev, seen] {
@@ -174,8 +180,10 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
   return cudaSuccess;
 }
 
-cudaError_t set(void* p, int value, size_t bytes, cudaStream_t s) {
+cudaError_t set(void* p, int value, size_t bytes, cudaStream_t s, bool wait) {
   if (!stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
+  if (wait)
+    if (const cudaError_t e = check_unsafe_call()) return fail(e);
   if (bytes == 0) return cudaSuccess;
   if (!is_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
   enqueue(s, [p, value, bytes] {
@@ -249,8 +257,13 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
     case cudaErrorNotReady: return "cudaErrorNotReady";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureImplicit: return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
   }
   return "cudaErrorUnknown";
 }
@@ -267,8 +280,15 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
     case cudaErrorNotReady: return "device not ready";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureImplicit:
+      return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorStreamCaptureWrongThread:
+      return "attempt to terminate a thread-local capture sequence from another thread";
   }
   return "unknown error";
 }
@@ -295,6 +315,7 @@ cudaError_t cudaRuntimeGetVersion(int* version) {
 
 cudaError_t cudaMalloc(void** p, size_t bytes) {
   if (!p) return fail(cudaErrorInvalidValue);
+  if (const cudaError_t e = lits_emu::check_unsafe_call()) return fail(e);
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
   const int device = lits_emu::current_device();
@@ -313,6 +334,7 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
 
 cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
+  if (const cudaError_t e = lits_emu::check_unsafe_call()) return fail(e);
   int device = -1;
   {
     std::lock_guard lock(lits_emu::g_mutex);
@@ -329,6 +351,8 @@ cudaError_t cudaFree(void* p) {
 }
 
 cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t s) {
+  if (lits_emu::stream_valid(s) && lits_emu::capture_of(s))
+    return fail(lits_emu::unsupported_in_capture(s));  // memory nodes are not emulated
   return lits_emu::stream_valid(s) ? cudaMalloc(p, bytes) : fail(cudaErrorInvalidResourceHandle);
 }
 // The block is freed when the stream reaches the call: work queued after it that still uses it
@@ -337,6 +361,7 @@ cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
   if (!lits_emu::stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
   if (!p) return cudaSuccess;
   if (!lits_emu::is_device_range(p, 1)) return fail(cudaErrorInvalidValue);
+  if (lits_emu::capture_of(s)) return fail(lits_emu::unsupported_in_capture(s));  // as cudaMallocAsync
   lits_emu::enqueue(s, [p] {
     std::lock_guard lock(lits_emu::g_mutex);
     const auto it = lits_emu::g_device.find(static_cast<const char*>(p));
@@ -348,6 +373,7 @@ cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
 
 cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) {
   if (!p) return fail(cudaErrorInvalidValue);
+  if (const cudaError_t e = lits_emu::check_unsafe_call()) return fail(e);
   *p = std::malloc(bytes ? bytes : 1);
   if (!*p) return fail(cudaErrorMemoryAllocation);
   std::lock_guard lock(lits_emu::g_mutex);
@@ -357,6 +383,7 @@ cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) {
 cudaError_t cudaMallocHost(void** p, size_t bytes) { return cudaHostAlloc(p, bytes, cudaHostAllocDefault); }
 cudaError_t cudaFreeHost(void* p) {
   if (!p) return cudaSuccess;
+  if (const cudaError_t e = lits_emu::check_unsafe_call()) return fail(e);
   for (int d = 0; d < lits_emu::device_count(); ++d) lits_emu::drain_device(d);  // it waits for the devices
   std::lock_guard lock(lits_emu::g_mutex);
   if (lits_emu::g_pinned.erase(static_cast<const char*>(p)) == 0) return fail(cudaErrorInvalidValue);
@@ -372,6 +399,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
 }
 // Ordered after all earlier work of both devices, as documented.
 cudaError_t cudaMemcpyPeer(void* dst, int dst_device, const void* src, int src_device, size_t bytes) {
+  if (const cudaError_t e = lits_emu::check_unsafe_call()) return fail(e);
   const int n = lits_emu::device_count();
   if (dst_device < 0 || dst_device >= n || src_device < 0 || src_device >= n) return fail(cudaErrorInvalidDevice);
   if (bytes == 0) return cudaSuccess;
@@ -388,7 +416,7 @@ cudaError_t cudaMemcpyPeer(void* dst, int dst_device, const void* src, int src_d
   return cudaSuccess;
 }
 
-cudaError_t cudaMemset(void* p, int value, size_t bytes) { return lits_emu::set(p, value, bytes, nullptr); }
+cudaError_t cudaMemset(void* p, int value, size_t bytes) { return lits_emu::set(p, value, bytes, nullptr, true); }
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s) {
-  return lits_emu::set(p, value, bytes, s);
+  return lits_emu::set(p, value, bytes, s, false);
 }

@@ -22,7 +22,8 @@ struct CUstream_st {
   bool legacy = false;
   std::mutex m;  // guards `queue`
   std::deque<std::pair<uint64_t, std::function<void()>>> queue;
-  std::recursive_mutex running;  // held while this stream's work runs, so it runs in order
+  std::recursive_mutex running;                // held while this stream's work runs, so it runs in order
+  std::shared_ptr<lits_emu::Capture> capture;  // set while the stream captures (guarded by m)
 };
 
 struct CUevent_st {
@@ -106,8 +107,15 @@ uint64_t enqueue(cudaStream_t s, std::function<void()> work) {
   CUstream_st* st = resolve(s);
   uint64_t position = 0;
   size_t pending = 0;
+  // The legacy stream synchronises with every blocking stream: using it while capturing is an error.
+  if (st->legacy && thread_is_capturing()) invalidate_thread_captures();
   {
     std::lock_guard lock(st->m);
+    if (st->capture) {  // recorded for the graph, not run
+      std::lock_guard cl(st->capture->m);
+      st->capture->nodes.push_back(std::move(work));
+      return 0;
+    }
     position = g_position++;
     st->queue.emplace_back(position, std::move(work));
     pending = st->queue.size();
@@ -128,6 +136,18 @@ int stream_device(cudaStream_t s) {
 }
 
 bool stream_valid(cudaStream_t s) { return s == nullptr || live_handle(s); }
+
+void set_capture(cudaStream_t s, std::shared_ptr<Capture> c) {
+  CUstream_st* st = resolve(s);
+  std::lock_guard lock(st->m);
+  st->capture = std::move(c);
+}
+
+std::shared_ptr<Capture> capture_of(cudaStream_t s) {
+  CUstream_st* st = resolve(s);
+  std::lock_guard lock(st->m);
+  return st->capture;
+}
 
 }  // namespace lits_emu
 
@@ -158,6 +178,7 @@ cudaError_t cudaSetDevice(int device) {
   return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize() {
+  if (const cudaError_t e = lits_emu::check_unsafe_call()) return fail(e);
   lits_emu::drain_device(lits_emu::t_device);
   return cudaSuccess;
 }
@@ -188,6 +209,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   if (!lits_emu::stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
+  if (const cudaError_t e = lits_emu::check_unsafe_call()) return fail(e);
   lits_emu::drain(s);
   return cudaSuccess;
 }
@@ -203,18 +225,22 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   if (!event_valid(e) || !lits_emu::stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
+  // Event nodes (fork and join of captured streams) are not emulated: the project captures one stream.
+  if (lits_emu::capture_of(s)) return fail(lits_emu::unsupported_in_capture(s));
   e->stream = lits_emu::resolve(s);
   e->position = lits_emu::enqueue(s, [] {});
   return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
   if (!event_valid(e)) return fail(cudaErrorInvalidResourceHandle);
+  if (const cudaError_t err = lits_emu::check_unsafe_call()) return fail(err);
   if (e->stream && lits_emu::still_live(e->stream)) lits_emu::drain_stream(e->stream, e->position + 1);
   return cudaSuccess;
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   if (!event_valid(e) || !lits_emu::stream_valid(s)) return fail(cudaErrorInvalidResourceHandle);
-  if (e->stream == nullptr) return cudaSuccess;  // never recorded: nothing to wait for
+  if (lits_emu::capture_of(s)) return fail(lits_emu::unsupported_in_capture(s));  // see cudaEventRecord
+  if (e->stream == nullptr) return cudaSuccess;                                   // never recorded: nothing to wait for
   // The wait is taken now: a later record of the same event does not move it.
   cudaStream_t recorded = e->stream;
   const uint64_t position = e->position;

@@ -8,6 +8,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "cuda_emu/emu.h"
 
@@ -27,5 +31,29 @@ void drain(cudaStream_t s, uint64_t until = UINT64_MAX);
 void drain_device(int device);
 // The device a stream belongs to (-1 when it is not live).
 int stream_device(cudaStream_t s);
+
+// One stream capture (graphs.cpp): the work recorded so far, in order.
+struct Capture {
+  std::mutex m;
+  std::vector<std::function<void()>> nodes;
+  bool invalid = false;  // a prohibited call was made during it: cudaStreamEndCapture fails
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeGlobal;
+  std::thread::id thread;  // the thread that began it
+};
+// Puts `s` in capture (`c` non-null) or ends its capture; enqueue on a capturing stream records the
+// work into the capture instead of queueing it.
+void set_capture(cudaStream_t s, std::shared_ptr<Capture> c);
+std::shared_ptr<Capture> capture_of(cudaStream_t s);
+// Before a call that is potentially unsafe during capture (cudaMalloc, cudaFree, synchronous copies and
+// sets, synchronisation, pageable copies): cudaSuccess, or, when the calling thread is prohibited from it
+// (cudaThreadExchangeStreamCaptureMode's rules), cudaErrorStreamCaptureUnsupported with the captures
+// concerned invalidated, as CUDA does.
+cudaError_t check_unsafe_call();
+// True when the calling thread has a capture going (its legacy-stream work then invalidates it).
+bool thread_is_capturing();
+// For work the emulator cannot record on the capturing stream `s`: invalidates the capture and returns
+// cudaErrorStreamCaptureUnsupported.
+cudaError_t unsupported_in_capture(cudaStream_t s);
+void invalidate_thread_captures();
 
 }  // namespace lits_emu

@@ -43,6 +43,12 @@ void cuda_deallocate(int device, void* ptr, int64_t bytes) noexcept;
 AllocatorStats cuda_allocator_stats(int device);
 void cuda_reset_peak(int device);
 void cuda_empty_cache(int device);
+// Private pools, for CUDA graphs (engine/cuda_graph.h): between begin and end, the calling thread's
+// allocations on `device` come from a new pool (its id returned), and blocks freed into it stay there,
+// for no one else, until release; blocks still live then go back to the shared cache when freed.
+int64_t cuda_begin_private_pool(int device);
+void cuda_end_private_pool(int device);
+void cuda_release_private_pool(int device, int64_t pool);
 }  // namespace detail
 
 }  // namespace lits

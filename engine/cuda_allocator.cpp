@@ -31,10 +31,20 @@ int64_t bin_size(int64_t bytes) {
   return (bytes + unit - 1) / unit * unit;
 }
 
+// Blocks kept for one CUDA graph (private pools, allocator.h): what its capture allocated. They are
+// never handed to anyone else while the graph lives, since every replay writes them again.
+struct PrivatePool {
+  std::map<int64_t, std::vector<void*>> free_blocks;
+  bool released = false;  // the graph is gone: its blocks go back to the shared cache when freed
+};
+
 struct Pool {
   std::mutex mutex;
   std::map<int64_t, std::vector<void*>> free_blocks;
   AllocatorStats stats;
+  std::map<int64_t, PrivatePool> privates;
+  std::map<void*, int64_t> owner;  // private-pool blocks and their pool
+  int64_t next_private = 1;
 
   // The caller holds `mutex` in the three helpers below. A cached block of `size` bytes, or null.
   void* take_cached(int64_t size) {
@@ -76,7 +86,50 @@ Pool& pool(int device) {
   return *p;
 }
 
+// The private pool the calling thread allocates from on each device (0: the shared cache).
+thread_local std::map<int, int64_t> t_route;
+
+int64_t route(int device) {
+  const auto it = t_route.find(device);
+  return it == t_route.end() ? 0 : it->second;
+}
+
+// cudaMalloc, allowed while this thread captures: the allocation is outside the graph, which only
+// records the addresses (cudaThreadExchangeStreamCaptureMode's relaxed mode, as its documentation shows).
+cudaError_t malloc_relaxed(void** ptr, int64_t size) {
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+  cudaThreadExchangeStreamCaptureMode(&mode);
+  const cudaError_t e = cudaMalloc(ptr, static_cast<size_t>(size));
+  cudaThreadExchangeStreamCaptureMode(&mode);
+  return e;
+}
+
 }  // namespace
+
+int64_t cuda_begin_private_pool(int device) {
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  const int64_t id = p.next_private++;
+  p.privates[id];
+  t_route[device] = id;
+  return id;
+}
+
+void cuda_end_private_pool(int device) { t_route.erase(device); }
+
+void cuda_release_private_pool(int device, int64_t id) {
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mutex);
+  auto it = p.privates.find(id);
+  if (it == p.privates.end()) return;
+  for (auto& [size, blocks] : it->second.free_blocks)
+    for (void* b : blocks) {
+      p.owner.erase(b);
+      p.free_blocks[size].push_back(b);  // still counted as cached
+    }
+  it->second.free_blocks.clear();
+  it->second.released = true;
+}
 
 void* cuda_allocate(int device, int64_t bytes) {
   LITS_CHECK(cuda_available(),
@@ -85,14 +138,26 @@ void* cuda_allocate(int device, int64_t bytes) {
              "cuda:" << device << " does not exist (" << cuda_device_count() << " device(s))");
   Pool& p = pool(device);
   const int64_t size = bin_size(bytes);
+  const int64_t private_id = route(device);
   std::lock_guard<std::mutex> lock(p.mutex);
-  void* ptr = p.take_cached(size);
+  void* ptr = nullptr;
+  if (private_id != 0) {
+    auto& blocks = p.privates[private_id].free_blocks[size];
+    if (!blocks.empty()) {
+      ptr = blocks.back();
+      blocks.pop_back();
+      p.stats.cached_bytes -= size;
+    }
+  } else {
+    ptr = p.take_cached(size);
+  }
   if (ptr == nullptr) {
     LITS_CUDA_CHECK(cudaSetDevice(device));
-    if (cudaMalloc(&ptr, static_cast<size_t>(size)) != cudaSuccess) {
+    if (malloc_relaxed(&ptr, size) != cudaSuccess) {
       cudaGetLastError();
-      p.release_cache();  // give the cache back to the driver and try once more
-      const bool ok = cudaMalloc(&ptr, static_cast<size_t>(size)) == cudaSuccess;
+      // Give the cache back to the driver and try once more (not while capturing: cudaFree synchronises).
+      if (private_id == 0) p.release_cache();
+      const bool ok = malloc_relaxed(&ptr, size) == cudaSuccess;
       // Cleared, or the next launch's status check would report this error as its own (seen on the
       // emulated device: a fill after a caught out-of-memory failed with "out of memory").
       if (!ok) cudaGetLastError();
@@ -100,6 +165,7 @@ void* cuda_allocate(int device, int64_t bytes) {
                                                    << p.stats.live_bytes << " bytes, cache emptied)");
     }
   }
+  if (private_id != 0) p.owner[ptr] = private_id;
   p.count_allocation(size);
   return ptr;
 }
@@ -108,7 +174,20 @@ void cuda_deallocate(int device, void* ptr, int64_t bytes) noexcept {
   Pool& p = pool(device);
   const int64_t size = bin_size(bytes);
   std::lock_guard<std::mutex> lock(p.mutex);
-  p.keep(ptr, size);
+  const auto it = p.owner.find(ptr);
+  if (it == p.owner.end()) {
+    p.keep(ptr, size);
+    return;
+  }
+  PrivatePool& owner = p.privates[it->second];
+  if (owner.released) {  // its graph is gone: back to the shared cache
+    p.owner.erase(it);
+    p.keep(ptr, size);
+    return;
+  }
+  owner.free_blocks[size].push_back(ptr);
+  p.stats.live_bytes -= size;
+  p.stats.cached_bytes += size;
 }
 
 AllocatorStats cuda_allocator_stats(int device) {
@@ -141,6 +220,9 @@ Pool& pinned_pool() {
 void* cuda_allocate(int device, int64_t bytes) {
   LITS_THROW("cannot allocate " << bytes << " bytes on cuda:" << device << ": " << cuda_unavailable_reason());
 }
+int64_t cuda_begin_private_pool(int) { LITS_THROW("CUDA graphs need the CUDA backend, which this build has not"); }
+void cuda_end_private_pool(int) {}
+void cuda_release_private_pool(int, int64_t) {}
 void cuda_deallocate(int, void*, int64_t) noexcept {}
 AllocatorStats cuda_allocator_stats(int) { return {}; }
 void cuda_reset_peak(int) {}

@@ -33,6 +33,7 @@ Context::Context(int device) : device_(device) {
 Context::~Context() {
   // Destructors never throw: errors at teardown are ignored.
   if (workspace_) device_deallocate(Device::cuda(device_), workspace_, workspace_bytes_);
+  if (cublas_workspace_) device_deallocate(Device::cuda(device_), cublas_workspace_, kCublasWorkspace);
   if (cudnn_) cudnnDestroy(cudnn_);
   if (cublas_) cublasDestroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
@@ -43,6 +44,10 @@ kernels::CublasHandle Context::cublas() {
     LITS_CUDA_CHECK(cudaSetDevice(device_));
     LITS_CUBLAS_CHECK(cublasCreate(&cublas_));
     LITS_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+    // A workspace of its own, so cuBLAS never allocates inside a CUDA graph capture (32 MiB, NVIDIA's
+    // recommendation for Hopper).
+    cublas_workspace_ = device_allocate(Device::cuda(device_), kCublasWorkspace);
+    LITS_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, static_cast<size_t>(kCublasWorkspace)));
   }
   return cublas_;
 }

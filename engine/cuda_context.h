@@ -32,6 +32,8 @@ class Context {
   kernels::CudnnHandle cudnn_ = nullptr;
   void* workspace_ = nullptr;
   int64_t workspace_bytes_ = 0;
+  static constexpr int64_t kCublasWorkspace = 32 << 20;
+  void* cublas_workspace_ = nullptr;
 };
 
 // The context of `device` (a CUDA device); throws lits::Error when no GPU is usable.

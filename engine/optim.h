@@ -23,4 +23,27 @@ struct AdamHyper {
 void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& m, const std::vector<Tensor>& v,
                int64_t step, const AdamHyper& hyper);
 
+// The same step split in two, for a step captured in a CUDA graph (engine/cuda_graph.h): prepare() (never
+// inside a capture) checks the tensors, builds the table of the parameters that have a gradient and puts
+// it, with step `step`'s scalars, in device memory this object keeps; launch() runs the update (and may be
+// captured). The table holds the gradients' addresses: between prepare() and the last launch() they must
+// keep their memory (zero them with fill_, not zero_grad). `guard` (a one-element tensor of the
+// parameters' type on their device, or undefined): the update is skipped on the device when its value is
+// not finite, so a captured step with a NaN loss leaves parameters and moments untouched. adam_step is
+// prepare() + launch() with no guard.
+class AdamLaunch {
+ public:
+  void prepare(const std::vector<Tensor>& params, const std::vector<Tensor>& m, const std::vector<Tensor>& v,
+               int64_t step, const AdamHyper& hyper, const Tensor& guard = Tensor());
+  void launch() const;
+
+ private:
+  Device device_;
+  DType dtype_ = DType::kFloat32;
+  int64_t count_ = 0, max_n_ = 0;
+  Tensor state_;                        // scalars, then the slot table (bytes; on the CPU, host memory)
+  Tensor guard_;                        // or undefined
+  std::vector<Tensor> params_, m_, v_;  // kept alive while the table points at them
+};
+
 }  // namespace lits

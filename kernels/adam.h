@@ -28,6 +28,11 @@ struct AdamScalars {
 };
 
 LITS_HD float adam_sqrt(float x) { return sqrtf(x); }
+// Finite: not NaN (x == x) and not infinite (|x| within the largest finite value).
+template <typename T>
+LITS_HD bool adam_finite(T x) {
+  return x == x && (x < T(0) ? -x : x) <= (sizeof(T) == 4 ? T(3.4028234663852886e38) : T(1.7976931348623157e308));
+}
 LITS_HD double adam_sqrt(double x) { return ::sqrt(x); }
 
 template <typename T>
@@ -44,8 +49,23 @@ LITS_HD void adam_update_at(const AdamSlot<T>& s, int64_t i, T b1, T b2, T eps, 
 template <typename T>
 void adam_step_cpu(const AdamSlot<T>* slots, int64_t count, const AdamScalars& a);
 
-// ---- CUDA (adam.cu); `slots` in device memory (count entries), max_n = the largest slot's n ----
+// The scalars in the parameters' type, as the CUDA kernel reads them from device memory: a CUDA graph
+// replays the launch with whatever was written there before it (the step size changes every step).
 template <typename T>
-Status adam_step_cuda(const AdamSlot<T>* slots, int64_t count, int64_t max_n, const AdamScalars& a, Stream s);
+struct AdamDeviceScalars {
+  T beta1, beta2, eps, weight_decay, step_size;
+};
+template <typename T>
+AdamDeviceScalars<T> adam_device_scalars(const AdamScalars& a) {
+  return {static_cast<T>(a.beta1), static_cast<T>(a.beta2), static_cast<T>(a.eps), static_cast<T>(a.weight_decay),
+          static_cast<T>(a.step_size)};
+}
+
+// ---- CUDA (adam.cu); `slots` (count entries) and `a` in device memory, max_n = the largest slot's n.
+// `guard` (device memory, or null): when *guard is not finite (a NaN or infinite loss) nothing changes, so
+// a bad step inside a CUDA graph never reaches the weights. ----
+template <typename T>
+Status adam_step_cuda(const AdamSlot<T>* slots, int64_t count, int64_t max_n, const AdamDeviceScalars<T>* a,
+                      const T* guard, Stream s);
 
 }  // namespace lits::kernels

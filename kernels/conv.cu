@@ -1,12 +1,14 @@
 // CUDA convolutions on cuDNN's legacy convolution API (deprecated in cuDNN 9 but complete and
 // working; cudnn_frontend is not available here). The algorithm for each (device, direction,
-// data type, math, shape, determinism) is picked once from cuDNN's heuristics and cached;
+// data type, math, shape, determinism) is chosen once by cudnnFind (timing the heuristics'
+// candidates on the first call's operands) and cached;
 // workspace comes from the engine's grow-only per-device buffer. Float32 in MathMode::kFp32 uses
 // CUDNN_FMA_MATH (no TF32), so results match the CPU within float32 rounding; kTf32 allows TF32
 // tensor cores; kBf16 converts the operands to bfloat16 in the workspace, convolves in cuDNN's
 // bfloat16 configuration (bfloat16 tensors, float32 compute) and converts the product back.
 #include <cudnn.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -98,7 +100,8 @@ Key make_key(Direction dir, Types t, const ConvShape& s, bool deterministic) {
 std::mutex g_cache_mutex;
 std::map<Key, Choice> g_cache;
 
-// First heuristic result that ran successfully (and is deterministic when asked).
+// First result that ran successfully (and is deterministic when asked): the heuristics' order, or
+// cudnnFind's, fastest first.
 template <typename Perf>
 bool pick(const Perf* perf, int count, bool deterministic, Choice* c) {
   for (int k = 0; k < count; ++k) {
@@ -111,54 +114,85 @@ bool pick(const Perf* perf, int count, bool deterministic, Choice* c) {
   return false;
 }
 
-Status choose(CudnnHandle h, Direction dir, const ConvShape& s, const Descriptors& d, Types t, bool deterministic,
-              Choice* out) {
-  const Key key = make_key(dir, t, s, deterministic);
-  {
-    std::lock_guard<std::mutex> lock(g_cache_mutex);
-    auto it = g_cache.find(key);
-    if (it != g_cache.end()) {
-      *out = it->second;
-      return Status{};
-    }
-  }
-  Choice c;
+bool cached(const Key& key, Choice* out) {
+  std::lock_guard<std::mutex> lock(g_cache_mutex);
+  auto it = g_cache.find(key);
+  if (it == g_cache.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+// The heuristics' candidates: the first usable one, and the largest workspace among them (what
+// cudnnFind may try, capped).
+struct Candidates {
+  Choice first;
   bool found = false;
+  size_t largest = 0;
+};
+constexpr size_t kFindWorkspaceCap = size_t{256} << 20;
+
+template <typename Perf>
+Candidates candidates_of(const Perf* perf, int n, bool deterministic) {
+  Candidates r;
+  r.found = pick(perf, n, deterministic, &r.first);
+  for (int k = 0; k < n; ++k)
+    if (perf[k].status == CUDNN_STATUS_SUCCESS && perf[k].memory <= kFindWorkspaceCap)
+      r.largest = std::max(r.largest, perf[k].memory);
+  return r;
+}
+
+Status heuristics(CudnnHandle h, Direction dir, const Descriptors& d, bool deterministic, Candidates* out) {
   int n = 0;
   if (dir == Direction::kForward) {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     LITS_KERNEL_TRY(Library::kCudnn, cudnnGetConvolutionForwardAlgorithm_v7(
                                          h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
-    found = pick(perf, n, false, &c);
-    if (found)
-      LITS_KERNEL_TRY(Library::kCudnn,
-                      cudnnGetConvolutionForwardWorkspaceSize(
-                          h, d.x, d.w, d.conv, d.y, static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), &c.workspace));
+    *out = candidates_of(perf, n, deterministic);
   } else if (dir == Direction::kBackwardData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     LITS_KERNEL_TRY(Library::kCudnn, cudnnGetConvolutionBackwardDataAlgorithm_v7(
                                          h, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-    found = pick(perf, n, deterministic, &c);
-    if (found)
-      LITS_KERNEL_TRY(Library::kCudnn,
-                      cudnnGetConvolutionBackwardDataWorkspaceSize(
-                          h, d.w, d.y, d.conv, d.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), &c.workspace));
+    *out = candidates_of(perf, n, deterministic);
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     LITS_KERNEL_TRY(Library::kCudnn, cudnnGetConvolutionBackwardFilterAlgorithm_v7(
                                          h, d.x, d.y, d.conv, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-    found = pick(perf, n, deterministic, &c);
-    if (found)
-      LITS_KERNEL_TRY(Library::kCudnn, cudnnGetConvolutionBackwardFilterWorkspaceSize(
-                                           h, d.x, d.y, d.conv, d.w,
-                                           static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), &c.workspace));
+    *out = candidates_of(perf, n, deterministic);
+  }
+  if (!out->found)
+    return Status{static_cast<int>(CUDNN_STATUS_NOT_SUPPORTED), Library::kCudnn,
+                  "no cuDNN algorithm for this convolution", __FILE__, __LINE__};
+  return Status{};
+}
+
+// cudnnFind on the call's own operands (a, b; it writes `out`), `ws_bytes` of workspace: every algorithm
+// that fits is run and timed, the fastest usable one chosen.
+Status find(CudnnHandle h, Direction dir, const Descriptors& d, bool deterministic, const void* a, const void* b,
+            void* out, void* ws, size_t ws_bytes, Choice* c) {
+  int n = 0;
+  bool found = false;
+  if (dir == Direction::kForward) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    LITS_KERNEL_TRY(Library::kCudnn,
+                    cudnnFindConvolutionForwardAlgorithmEx(h, d.x, a, d.w, b, d.conv, d.y, out,
+                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, ws, ws_bytes));
+    found = pick(perf, n, deterministic, c);
+  } else if (dir == Direction::kBackwardData) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    LITS_KERNEL_TRY(Library::kCudnn, cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, b, d.y, a, d.conv, d.x, out,
+                                                                                 CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                                                 &n, perf, ws, ws_bytes));
+    found = pick(perf, n, deterministic, c);
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    LITS_KERNEL_TRY(Library::kCudnn, cudnnFindConvolutionBackwardFilterAlgorithmEx(
+                                         h, d.x, a, d.y, b, d.conv, d.w, out, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                         &n, perf, ws, ws_bytes));
+    found = pick(perf, n, deterministic, c);
   }
   if (!found)
     return Status{static_cast<int>(CUDNN_STATUS_NOT_SUPPORTED), Library::kCudnn,
-                  "no cuDNN algorithm for this convolution", __FILE__, __LINE__};
-  std::lock_guard<std::mutex> lock(g_cache_mutex);
-  g_cache[key] = c;
-  *out = c;
+                  "cudnnFind ran no usable algorithm for this convolution", __FILE__, __LINE__};
   return Status{};
 }
 
@@ -185,29 +219,51 @@ Status convolve(CudnnHandle h, Direction dir, const ConvShape& s, const T* a, co
   Descriptors d;
   Status st = make_descriptors(s, t, &d);
   if (!st.ok()) return st;
+  // The algorithm: cached per (device, direction, types, shape, determinism); on a miss cudnnFind times the
+  // candidates on this call's operands, except inside a CUDA graph capture (it synchronises), where the
+  // heuristics' first choice is taken (and cached: the capture follows uncaptured warm-up steps, so this is
+  // rare).
+  const Key key = make_key(dir, t, s, deterministic);
   Choice c;
-  st = choose(h, dir, s, d, t, deterministic, &c);
-  if (!st.ok()) return st;
+  const bool hit = cached(key, &c);
+  cudaStream_t stream = nullptr;
+  LITS_KERNEL_TRY(Library::kCudnn, cudnnGetStream(h, &stream));
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  LITS_KERNEL_TRY(Library::kCuda, cudaStreamIsCapturing(stream, &capture));
+  Candidates cand;
+  if (!hit) {
+    st = heuristics(h, dir, d, deterministic, &cand);
+    if (!st.ok()) return st;
+    c = cand.first;
+  }
+  const bool trial = !hit && capture == cudaStreamCaptureStatusNone;
+  const size_t algo_bytes = trial ? std::max(cand.largest, c.workspace) : c.workspace;
   // One workspace request: the bfloat16 staging of a, b and out (when staged), then the algorithm's.
   const bool staged = t.data == CUDNN_DATA_BFLOAT16;
   const Counts n = counts_of(dir, s);
   const size_t ba = staged ? aligned(size_t(n.a) * 2) : 0, bb = staged ? aligned(size_t(n.b) * 2) : 0,
                bo = staged ? aligned(size_t(n.out) * 2) : 0;
-  const size_t total = ba + bb + bo + c.workspace;
+  const size_t total = ba + bb + bo + algo_bytes;
   char* scratch = total > 0 ? static_cast<char*>(ws.get(ws.owner, static_cast<int64_t>(total))) : nullptr;
-  void* algo_ws = c.workspace > 0 ? scratch + ba + bb + bo : nullptr;
+  void* algo_ws = algo_bytes > 0 ? scratch + ba + bb + bo : nullptr;
   const void* pa = a;
   const void* pb = b;
   void* po = out;
-  cudaStream_t stream = nullptr;
   if (staged) {
-    LITS_KERNEL_TRY(Library::kCudnn, cudnnGetStream(h, &stream));
     auto* sa = reinterpret_cast<uint16_t*>(scratch);
     auto* sb = reinterpret_cast<uint16_t*>(scratch + ba);
     st = float_to_bf16_cuda(reinterpret_cast<const float*>(a), sa, n.a, stream);
     if (st.ok()) st = float_to_bf16_cuda(reinterpret_cast<const float*>(b), sb, n.b, stream);
     if (!st.ok()) return st;
     pa = sa, pb = sb, po = scratch + ba + bb;
+  }
+  if (trial) {
+    st = find(h, dir, d, deterministic, pa, pb, po, algo_ws, algo_bytes, &c);
+    if (!st.ok()) return st;
+  }
+  if (!hit) {
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    g_cache[key] = c;
   }
   // Scaling factors are in the compute type: float for float32 and bfloat16, double for double.
   const T one = T(1), zero = T(0);

@@ -16,6 +16,7 @@
 #include "models/setup_files.h"
 #include "models/unet.h"
 #include "models/unet_fused.h"
+#include "models/unet_graph.h"
 #include "tools/commands.h"
 #include "tools/fma_peak.h"
 #include "tools/torch_ratio.h"
@@ -24,6 +25,7 @@ namespace lits::tools {
 
 int run_bench_infer(const BenchInferOptions& options) {
   const Device device = parse_device(options.device);
+  set_precision(parse_precision(options.precision, "--precision"));
   const Setup setup = load_runs(options.setup, options.base).at(0);
   const UNetConfig config = unet_config_from(setup);
   const int64_t size = options.quick ? std::min<int64_t>(options.size, 64) : options.size;
@@ -36,23 +38,30 @@ int run_bench_infer(const BenchInferOptions& options) {
   NoGradGuard no_grad;
   Generator data(2);
   const Tensor x = uniform({batch, config.channels, size, size}, 0.0, 1.0, data, DType::kFloat32, device);
-  std::printf("bench infer: %s, %lld parameters, %.2f GMAC per %lld x %lld slice, batch %lld, eval mode, on %s\n",
-              options.setup.c_str(), static_cast<long long>(net.parameter_count()),
+  std::printf("bench infer: %s, %s, %lld parameters, %.2f GMAC per %lld x %lld slice, batch %lld, eval mode, on %s\n",
+              options.setup.c_str(), precision_name(precision()), static_cast<long long>(net.parameter_count()),
               net.macs_per_slice(size, size) / 1e9, static_cast<long long>(size), static_cast<long long>(size),
               static_cast<long long>(batch), device.label().c_str());
   note_emulated_timings(device);
   const std::string why_not = device.is_cpu() ? FusedUNet::unsupported(net) : "not on the CPU";
   std::unique_ptr<FusedUNet> fused;
   if (why_not.empty() && !options.unfused) fused = std::make_unique<FusedUNet>(net);
-  auto forward = [&] { return fused ? fused->run(x) : net.run(x).out; };
-  forward();  // warm-up: allocator, cuDNN algorithm choice, the fused program
+  std::unique_ptr<GraphedForward> graphed;
+  if (options.cuda_graphs) {
+    LITS_CHECK(device.is_cuda(), "bench infer --cuda-graphs: needs a CUDA device, not " << device.str());
+    graphed = std::make_unique<GraphedForward>(net);
+  }
+  auto forward = [&] { return fused ? fused->run(x) : graphed ? graphed->run(x, 0.0) : net.run(x).out; };
+  forward();               // warm-up: allocator, cuDNN algorithm choice, the fused program
+  if (graphed) forward();  // and the capture
   int64_t arena = 0;
   if (fused) {
     const std::string text = fused->describe(batch, size, size);
     std::printf("path: fused, %s", options.verbose ? text.c_str() : text.substr(0, text.find('\n') + 1).c_str());
     arena = fused->arena_bytes(batch, size, size);
   } else {
-    std::printf("path: op by op (%s)\n", options.unfused ? "--unfused" : why_not.c_str());
+    std::printf("path: op by op (%s)%s\n", options.unfused ? "--unfused" : why_not.c_str(),
+                graphed ? ", as a CUDA graph" : "");
   }
   cuda::synchronize(device);
   reset_peak_bytes(device);
@@ -87,7 +96,9 @@ int run_bench_infer(const BenchInferOptions& options) {
         << ", \"parameters\": " << net.parameter_count() << ", \"batch\": " << batch << ", \"size\": " << size
         << ", \"repeats\": " << repeats << ", \"ms_per_batch\": " << med
         << ", \"slices_per_s\": " << 1e3 * static_cast<double>(batch) / med
-        << ", \"fused\": " << (fused ? "true" : "false") << ", \"peak_bytes\": " << peak_bytes << "}\n";
+        << ", \"fused\": " << (fused ? "true" : "false") << ", \"cuda_graphs\": " << (graphed ? "true" : "false")
+        << ", \"precision\": \"" << precision_name(precision()) << "\""
+        << ", \"peak_bytes\": " << peak_bytes << "}\n";
   }
   return 0;
 }

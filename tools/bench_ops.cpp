@@ -264,19 +264,33 @@ double median_ms(const std::function<void()>& fn, Device device, int repeats) {
   return ms[ms.size() / 2];
 }
 
+// The device's copy bandwidth, measured in this run: a contiguous copy of `bytes`, read once and written
+// once (on CUDA a device-to-device cudaMemcpyAsync). Memory-bound ops are reported as a fraction of it.
+double copy_gbps(Device dev, int64_t bytes, int repeats) {
+  const Tensor src = Tensor::zeros({bytes / 4}, DType::kFloat32, dev),
+               dst = Tensor::empty({bytes / 4}, DType::kFloat32, dev);
+  const double ms = median_ms([&] { Tensor(dst).copy_(src); }, dev, repeats);
+  return 2.0 * static_cast<double>(bytes) / ms / 1e6;
+}
+
+// The goal of docs/gpu-fast-path.md for memory-bound kernels.
+constexpr double kCopyGoal = 0.85;
+
 void write_json(const std::string& path, Device dev, int repeats, const AllocatorStats& mem, double peak_gflops,
-                const std::vector<Row>& rows) {
+                double copy, const std::vector<Row>& rows) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     LITS_CHECK(out.good(), "bench ops: cannot write " << tmp);
     out << "{\"device\": \"" << dev.str()
         << "\", \"emulated\": " << (dev.is_cuda() && cuda_emulated() ? "true" : "false") << ", \"repeats\": " << repeats
-        << ", \"peak_bytes\": " << mem.peak_bytes << ", \"fma_peak_gflop_per_s\": " << peak_gflops << ", \"ops\": [\n";
+        << ", \"peak_bytes\": " << mem.peak_bytes << ", \"fma_peak_gflop_per_s\": " << peak_gflops
+        << ", \"copy_gb_per_s\": " << copy << ", \"ops\": [\n";
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       out << "  {\"op\": \"" << r.name << "\", \"shape\": \"" << r.shape << "\", \"ms\": " << r.ms
-          << ", \"gb_per_s\": " << r.bytes / r.ms / 1e6 << ", \"gflop_per_s\": " << r.flops / r.ms / 1e6 << "}"
+          << ", \"gb_per_s\": " << r.bytes / r.ms / 1e6 << ", \"gflop_per_s\": " << r.flops / r.ms / 1e6
+          << ", \"of_copy\": " << (r.flops > 0 ? 0.0 : r.bytes / r.ms / 1e6 / copy) << "}"
           << (i + 1 < rows.size() ? ",\n" : "\n");
     }
     out << "]}\n";
@@ -315,6 +329,8 @@ int run_bench_ops(const BenchOpsOptions& options) {
     rows.push_back(c.row);
   }
   const AllocatorStats mem = allocator_stats(dev);
+  // 256 MiB on a GPU, far beyond its caches; the largest input's size on the CPU.
+  const double copy = copy_gbps(dev, dev.is_cuda() && !options.quick ? int64_t{256} << 20 : in.x.nbytes(), repeats);
   std::printf("lits bench ops on %s (%s), %d repeats, median\n", dev.label().c_str(),
               dev.is_cuda() ? cuda::device_description(dev.index).c_str()
                             : (std::to_string(omp_get_max_threads()) + " threads").c_str(),
@@ -326,16 +342,29 @@ int run_bench_ops(const BenchOpsOptions& options) {
     std::printf("float32 multiply-add peak, measured: %.1f GFLOP/s (%d threads, %s)\n", peak.gflops, peak.threads,
                 peak.isa);
   }
-  std::printf("%-30s %-20s %10s %10s %10s%s\n", "op", "shape", "ms", "GB/s", "GFLOP/s",
+  std::printf("copy bandwidth, measured: %.1f GB/s (a contiguous copy, bytes read + written)\n", copy);
+  std::printf("%-30s %-20s %10s %10s %8s %10s%s\n", "op", "shape", "ms", "GB/s", "of copy", "GFLOP/s",
               dev.is_cpu() ? "   of peak" : "");
+  int memory_bound = 0, at_goal = 0;
   for (const Row& r : rows) {
-    std::printf("%-30s %-20s %10.3f %10.1f", r.name.c_str(), r.shape.c_str(), r.ms, r.bytes / r.ms / 1e6);
-    if (r.flops > 0) std::printf(" %10.1f", r.flops / r.ms / 1e6);
+    const double gbps = r.bytes / r.ms / 1e6;
+    std::printf("%-30s %-20s %10.3f %10.1f", r.name.c_str(), r.shape.c_str(), r.ms, gbps);
+    if (r.flops > 0) {
+      std::printf(" %8s %10.1f", "", r.flops / r.ms / 1e6);
+    } else {  // memory bound: no FLOP count, the bytes decide
+      std::printf(" %7.0f%%", 100 * gbps / copy);
+      ++memory_bound;
+      at_goal += gbps >= kCopyGoal * copy;
+    }
     if (r.flops > 0 && peak.gflops > 0) std::printf(" %9.0f%%", 100 * r.flops / r.ms / 1e6 / peak.gflops);
     std::printf("\n");
   }
+  std::printf(
+      "memory-bound rows at >= %.0f %% of the copy bandwidth: %d of %d (the goal for a GPU: all, "
+      "docs/gpu-fast-path.md)\n",
+      100 * kCopyGoal, at_goal, memory_bound);
   std::printf("peak memory on %s: %.1f MiB\n", dev.label().c_str(), static_cast<double>(mem.peak_bytes) / (1 << 20));
-  if (!options.json.empty()) write_json(options.json, dev, repeats, mem, peak.gflops, rows);
+  if (!options.json.empty()) write_json(options.json, dev, repeats, mem, peak.gflops, copy, rows);
   return 0;
 }
 

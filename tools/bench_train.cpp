@@ -24,6 +24,7 @@
 #include "pipeline/dist/distributed.h"
 #include "pipeline/dist/grad_reducer.h"
 #include "pipeline/io/json.h"
+#include "pipeline/train/graph_step.h"
 #include "pipeline/train/optimizer.h"
 #include "pipeline/train/step.h"
 #include "pipeline/train/trainer.h"
@@ -48,9 +49,42 @@ std::string quoted(const std::string& s) {
   return q + "'";
 }
 
+// The medians a run reports.
+struct Figures {
+  double data_ms, forward_ms, backward_ms, comm_ms, optimizer_ms, step_ms, compute_ms, samples_per_s;
+};
+
+void write_json(const std::string& path, const Device& device, const TrainPlan& plan, bool graphs, const Figures& f,
+                int ranks, int64_t peak_bytes) {
+  std::ofstream out(path);
+  LITS_CHECK(out.good(), "bench train: cannot write '" << path << "'");
+  out << "{\"benchmark\": \"train\", \"device\": \"" << device.str()
+      << "\", \"emulated\": " << (device.is_cuda() && cuda_emulated() ? "true" : "false") << ", \"precision\": \""
+      << precision_name(plan.precision) << "\", \"cuda_graphs\": " << (graphs ? "true" : "false")
+      << ", \"batch\": " << plan.batch_size << ", \"size\": " << plan.data.crop_height << ", \"data_ms\": " << f.data_ms
+      << ", \"forward_ms\": " << f.forward_ms << ", \"backward_ms\": " << f.backward_ms
+      << ", \"comm_ms\": " << f.comm_ms << ", \"optimizer_ms\": " << f.optimizer_ms << ", \"step_ms\": " << f.step_ms
+      << ", \"compute_ms\": " << f.compute_ms << ", \"ranks\": " << ranks << ", \"samples_per_s\": " << f.samples_per_s
+      << ", \"peak_bytes\": " << peak_bytes << "}\n";
+}
+
+void print_table(const Figures& f, const BenchTrainOptions& options, const Device& device, int64_t peak_bytes) {
+  std::printf("%10s %10s %10s %10s %10s %10s %12s %14s\n", "data ms", "forward", "backward", "comm", "optimizer",
+              "step ms", "samples/s", "peak memory");
+  std::printf("%10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %12.2f %11.1f MB\n", f.data_ms, f.forward_ms, f.backward_ms,
+              f.comm_ms, f.optimizer_ms, f.step_ms, f.samples_per_s, static_cast<double>(peak_bytes) / 1e6);
+  std::printf(
+      "(medians over the timed steps of rank 0; %d loader thread%s; comm: the gradient reduction's wait after "
+      "backward; samples/s of all ranks; peak memory of %s tensors during the timed steps)\n",
+      options.threads, options.threads == 1 ? "" : "s", device.label().c_str());
+}
+
+// Untimed steps: as asked, and with CUDA graphs at least 4 (a plain step, two uncaptured, the capture).
+int warmup_steps(const BenchTrainOptions& o) { return o.cuda_graphs ? std::max(o.warmup, 4) : o.warmup; }
+
 // The size of the temporary store: enough global batches for warm-up and timed steps on `ranks` ranks.
 int64_t store_slices(const BenchTrainOptions& o, int64_t batch, int ranks) {
-  const int64_t needed = (o.warmup + (o.quick ? 2 : o.steps) + 1) * batch * ranks;
+  const int64_t needed = (warmup_steps(o) + (o.quick ? 2 : o.steps) + 1) * batch * ranks;
   return std::max<int64_t>(o.quick ? 12 : 24, (needed + 2) / 3);
 }
 
@@ -98,8 +132,9 @@ int run_scaling(const BenchTrainOptions& options, const TrainPlan& plan) {
         << quoted(options.setup) << (options.base.empty() ? "" : " --base " + quoted(options.base)) << " --device "
         << quoted(options.device) << " --data " << quoted(data) << " --batch " << plan.batch_size << " --size "
         << plan.data.crop_height << " --steps " << (options.quick ? 2 : options.steps) << " --warmup " << options.warmup
-        << " --workers " << options.threads << " --precision " << precision_name(plan.precision) << " --json "
-        << quoted(json);
+        << " --workers " << options.threads << (options.cuda_graphs ? " --cuda-graphs" : "")
+        << (options.deterministic ? " --deterministic" : "") << " --precision " << precision_name(plan.precision)
+        << " --json " << quoted(json);
     std::printf("\nbench train: %d rank%s x %d thread%s: %s\n", n, n == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                 cmd.str().c_str());
     std::fflush(stdout);
@@ -147,6 +182,7 @@ int run_bench_train(const BenchTrainOptions& options) {
     setup.set("Training", "crop_size", Value::list({Value::integer(options.size), Value::integer(options.size)}));
   const TrainPlan plan = make_train_plan(setup);
   set_precision(plan.precision);
+  if (options.deterministic) set_deterministic_algorithms(true);
   LITS_CHECK(plan.data.crop_height > 0, "bench train: the setup trains on whole slices; pass --size H for a crop");
   if (!options.ranks.empty()) return run_scaling(options, plan);
 
@@ -185,7 +221,8 @@ int run_bench_train(const BenchTrainOptions& options) {
   lo.shard = rank;
   lo.drop_last = true;  // every timed step is a full one on every rank
   Loader loader(dataset, 0, lo);
-  const int64_t steps = std::min<int64_t>(options.quick ? 2 : options.steps, loader.batches() - options.warmup);
+  const int warmup = warmup_steps(options);
+  const int64_t steps = std::min<int64_t>(options.quick ? 2 : options.steps, loader.batches() - warmup);
   LITS_CHECK(steps >= 1, "bench train: the store gives only " << loader.batches() << " batches");
 
   if (lead)
@@ -200,7 +237,7 @@ int run_bench_train(const BenchTrainOptions& options) {
                " gradient bucket" + (reducer->buckets() == 1 ? ")" : "s)"))
                   .c_str()
             : "",
-        options.warmup, static_cast<long long>(steps));
+        warmup, static_cast<long long>(steps));
   if (lead) note_emulated_timings(device);
   std::vector<double> data_ms, fwd_ms, bwd_ms, comm_ms, opt_ms, step_ms, compute_ms;
   int64_t overlapped = 0;  // gradient buckets whose reduction started during the last backward pass
@@ -218,19 +255,27 @@ int run_bench_train(const BenchTrainOptions& options) {
     phase_end[static_cast<int>(p)] = Clock::now();
   };
   const double lr = plan.schedule.lr_at(0);
-  for (int64_t i = 0; i < options.warmup + steps; ++i) {
-    if (i == options.warmup) reset_peak_bytes(device);
+  // As one CUDA graph: its warm-up (a plain step, two uncaptured ones, the capture) is never timed, and
+  // the step's phases are one launch, so only data and the whole step are timed.
+  std::string why;
+  const std::unique_ptr<GraphedStep> graphed =
+      options.cuda_graphs ? GraphedStep::make_if_supported(config, adam, &why) : nullptr;
+  LITS_CHECK(!options.cuda_graphs || graphed, "bench train --cuda-graphs: " << why);
+  for (int64_t i = 0; i < warmup + steps; ++i) {
+    if (i == warmup) reset_peak_bytes(device);
     const auto t0 = Clock::now();
     const std::optional<Batch> b = loader.next();
-    const StepResult result = train_step(config, *b);
+    if (graphed) phase_end[0] = Clock::now();
+    const StepResult result = graphed ? graphed->run(*b, lr) : train_step(config, *b);
     LITS_CHECK(std::isfinite(result.loss), "bench train: loss " << result.loss << " at step " << i);
-    adam.step(lr);
+    if (!graphed) adam.step(lr);
     cuda::synchronize(device);
     const auto t4 = Clock::now();
-    if (i < options.warmup) continue;
+    if (i < warmup) continue;
     auto ms = [](Clock::time_point from, Clock::time_point to) {
       return std::chrono::duration<double, std::milli>(to - from).count();
     };
+    if (graphed) phase_end[1] = phase_end[2] = phase_end[3] = t4;
     const Clock::time_point* e = phase_end;
     data_ms.push_back(ms(t0, e[0]));
     fwd_ms.push_back(ms(e[0], e[1]));
@@ -244,17 +289,18 @@ int run_bench_train(const BenchTrainOptions& options) {
   const double samples_per_s = 1e3 * static_cast<double>(plan.batch_size * ranks) / step;
   const AllocatorStats mem = allocator_stats(device);
   if (!lead) return 0;
-  std::printf("%10s %10s %10s %10s %10s %10s %12s %14s\n", "data ms", "forward", "backward", "comm", "optimizer",
-              "step ms", "samples/s", "peak memory");
-  std::printf("%10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %12.2f %11.1f MB\n", median(data_ms), median(fwd_ms),
-              median(bwd_ms), median(comm_ms), median(opt_ms), step, samples_per_s, mem.peak_bytes / 1e6);
-  std::printf(
-      "(medians over the timed steps of rank 0; %d loader thread%s; comm: the gradient reduction's wait after "
-      "backward; samples/s of all ranks; peak memory of %s tensors during the timed steps)\n",
-      options.threads, options.threads == 1 ? "" : "s", device.label().c_str());
+  const Figures fig{median(data_ms), median(fwd_ms), median(bwd_ms),     median(comm_ms),
+                    median(opt_ms),  step,           median(compute_ms), samples_per_s};
+  print_table(fig, options, device, mem.peak_bytes);
+  if (graphed)
+    std::printf(
+        "(CUDA graph: %lld capture%s, %lld replays; forward, backward and optimizer are one launch, timed "
+        "as the forward)\n",
+        static_cast<long long>(graphed->captures()), graphed->captures() == 1 ? "" : "s",
+        static_cast<long long>(graphed->replays()));
   // A step's FLOPs: the forward pass, and twice that for the backward (data and weight gradients),
   // the usual count; the first conv's data gradient and the norms' and losses' work are not counted.
-  const double compute = median(compute_ms);
+  const double compute = fig.compute_ms;
   const double step_flops = 3.0 * 2.0 * net.macs_per_slice(plan.data.crop_height, plan.data.crop_width) *
                             static_cast<double>(plan.batch_size);
   std::printf("compute (forward + backward + optimizer): %.1f ms, %.1f GFLOP/s (3 x the forward's FLOPs)", compute,
@@ -273,18 +319,7 @@ int run_bench_train(const BenchTrainOptions& options) {
   if (reducer)
     std::printf("(%lld of %lld gradient buckets started their all-reduce during backward)\n",
                 static_cast<long long>(overlapped), static_cast<long long>(reducer->buckets()));
-  if (!options.json.empty()) {
-    std::ofstream out(options.json);
-    LITS_CHECK(out.good(), "bench train: cannot write '" << options.json << "'");
-    out << "{\"benchmark\": \"train\", \"device\": \"" << device.str()
-        << "\", \"emulated\": " << (device.is_cuda() && cuda_emulated() ? "true" : "false") << ", \"precision\": \""
-        << precision_name(plan.precision) << "\", \"batch\": " << plan.batch_size
-        << ", \"size\": " << plan.data.crop_height << ", \"data_ms\": " << median(data_ms)
-        << ", \"forward_ms\": " << median(fwd_ms) << ", \"backward_ms\": " << median(bwd_ms)
-        << ", \"comm_ms\": " << median(comm_ms) << ", \"optimizer_ms\": " << median(opt_ms) << ", \"step_ms\": " << step
-        << ", \"compute_ms\": " << median(compute_ms) << ", \"ranks\": " << ranks
-        << ", \"samples_per_s\": " << samples_per_s << ", \"peak_bytes\": " << mem.peak_bytes << "}\n";
-  }
+  if (!options.json.empty()) write_json(options.json, device, plan, graphed != nullptr, fig, ranks, mem.peak_bytes);
   return 0;
 }
 

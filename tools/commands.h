@@ -65,6 +65,8 @@ struct BenchTrainOptions {
   std::string json;
   std::string ranks;      // "1,2": start mpirun jobs of these sizes and report the scaling efficiency
   std::string precision;  // overrides the setup's `precision` key when set
+  bool cuda_graphs = false;
+  bool deterministic = false;
 };
 int run_bench_train(const BenchTrainOptions& options);
 
@@ -94,7 +96,8 @@ int run_convert(const ConvertOptions& options);
 struct TrainCommandOptions {
   std::string setup;
   std::string base;
-  std::string precision;  // overrides every run's `precision` key when set
+  std::string precision;       // overrides every run's `precision` key when set
+  bool deterministic = false;  // cuDNN algorithms restricted to deterministic ones
   TrainOptions train;
 };
 int run_train(const TrainCommandOptions& options);
@@ -118,8 +121,10 @@ struct BenchInferOptions {
   int64_t batch = 4;
   int repeats = 5;
   bool quick = false;
-  bool unfused = false;  // the op-by-op path even where the fused one applies
-  bool verbose = false;  // list the fused program's primitives
+  bool unfused = false;      // the op-by-op path even where the fused one applies
+  bool verbose = false;      // list the fused program's primitives
+  bool cuda_graphs = false;  // the forward as one CUDA graph (CUDA)
+  std::string precision = "fp32";
   std::string json;
 };
 int run_bench_infer(const BenchInferOptions& options);

@@ -107,6 +107,22 @@ run() {
     timeout 90 build-gpu/tools/lits bench train --setup Setup_Small_Liver.txt --device cuda --steps 10 \
       --json "$out/bench_train_cuda.json" > "$out/bench_train_cuda.txt" 2>&1 || status_train=$?
     tail -3 "$out/bench_train_cuda.txt"
+    # The fast path (docs/gpu-fast-path.md): the Small preset at batch 4 in each precision, without and with
+    # CUDA graphs. Figures only, 60 s each at most; LITS_GPU_CHECK_MATRIX=0 skips them.
+    if [ "${LITS_GPU_CHECK_MATRIX:-1}" != 0 ]; then
+      for precision in fp32 tf32 bf16; do
+        for graphs in "" --cuda-graphs; do
+          name="train_${precision}${graphs:+_graphs}"
+          timeout 60 build-gpu/tools/lits bench train --setup Setup_Small_Liver.txt --device cuda --steps 10 \
+            --precision "$precision" $graphs --json "$out/$name.json" > "$out/$name.txt" 2>&1 \
+            || echo "FAILED ($?)" >> "$out/$name.txt"
+          name="infer_${precision}${graphs:+_graphs}"
+          timeout 40 build-gpu/tools/lits bench infer --setup Setup_Small_Liver.txt --device cuda --batch 4 \
+            --precision "$precision" $graphs --json "$out/$name.json" > "$out/$name.txt" 2>&1 \
+            || echo "FAILED ($?)" >> "$out/$name.txt"
+        done
+      done
+    fi
     # Loader throughput on the machine's cores (a figure only; its failure does not fail the check).
     timeout 90 build-gpu/tools/lits bench loader --workers 1,4,8,16 --json "$out/bench_loader.json" \
       > "$out/bench_loader.txt" 2>&1 || echo "bench loader failed ($?)" >> "$out/bench_loader.txt"
@@ -155,6 +171,22 @@ PY
   printf "%-12s %s\n" bench "$([ $status_bench -eq 0 ] && echo "ok (bench_ops_cuda.txt)" || echo "FAILED ($status_bench)")"
   printf "%-12s %s\n" demo "$([ $status_demo -eq 0 ] && grep -E "^  (liver|lesion) |^liver bar|^total" "$out/demo_cuda.txt" | tr -s ' ' | paste -sd';' || echo "FAILED ($status_demo)")"
   printf "%-12s %s\n" train "$([ $status_train -eq 0 ] && tail -2 "$out/bench_train_cuda.txt" | head -1 || echo "FAILED ($status_train)")"
+  # One row per precision and graph mode: step ms, samples/s and peak memory from each run's JSON.
+  for f in "$out"/train_*.json "$out"/infer_*.json; do
+    [ -f "$f" ] || continue
+    python3 - "$f" <<'PY'
+import json, sys, os
+name = os.path.basename(sys.argv[1])[:-5]
+try:
+    d = json.load(open(sys.argv[1]))
+    if name.startswith("train"):
+        print(f"{name:24s} {d['step_ms']:8.2f} ms/step {d['samples_per_s']:9.1f} samples/s {d['peak_bytes'] / 1e6:9.1f} MB peak")
+    else:
+        print(f"{name:24s} {d['ms_per_batch']:8.2f} ms/batch {d['slices_per_s']:8.1f} slices/s {d['peak_bytes'] / 1e6:9.1f} MB peak")
+except Exception as e:
+    print(f"{name:24s} no figures ({e})")
+PY
+  done
   if [ -f "$out/compare_torch.txt" ]; then
     printf "%-12s %s\n" torch "$([ $status_torch -eq 0 ] && grep -E "skipped|^check " "$out/compare_torch.txt" | sed 's/: parameters.*max |lits - torch|: / /' | paste -sd';' || echo "FAILED or timed out ($status_torch; compare_torch.txt)")"
   fi

@@ -138,6 +138,10 @@ void add_bench(CLI::App& app, Commands& c) {
       ->add_option("--precision", c.bench_train.precision,
                    "Convolution and GEMM math: fp32, tf32 or bf16 (default: the setup's precision, else fp32)")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  c.btrain_cmd->add_flag("--deterministic", c.bench_train.deterministic,
+                         "cuDNN algorithms that give the same bits on every run (CUDA; slower)");
+  c.btrain_cmd->add_flag("--cuda-graphs", c.bench_train.cuda_graphs,
+                         "Time the step as one CUDA graph (at least 4 warm-up steps: plain, 2 uncaptured, capture)");
   c.btrain_cmd->add_flag("--quick", c.bench_train.quick, "A small phantom store and 2 timed steps (smoke test)");
   c.btrain_cmd->add_option("--ranks", c.bench_train.ranks,
                            "Scaling: run data-parallel jobs of these rank counts (e.g. 1,2) with mpirun, the CPU "
@@ -162,6 +166,10 @@ void add_bench(CLI::App& app, Commands& c) {
   c.binfer_cmd->add_flag("--quick", c.bench_infer.quick, "64 x 64, batch 1, one pass (smoke test)");
   c.binfer_cmd->add_flag("--unfused", c.bench_infer.unfused,
                          "Time the op-by-op path on the CPU instead of the fused one `lits segment` uses");
+  c.binfer_cmd->add_flag("--cuda-graphs", c.bench_infer.cuda_graphs, "Time the forward as one CUDA graph (CUDA)");
+  c.binfer_cmd->add_option("--precision", c.bench_infer.precision, "Convolution and GEMM math: fp32, tf32 or bf16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   c.binfer_cmd->add_flag("--verbose", c.bench_infer.verbose, "List the fused program's primitives");
   c.binfer_cmd->add_option("--json", c.bench_infer.json, "Also write the results as JSON to this file");
 }
@@ -191,6 +199,8 @@ void add_inference(CLI::App& app, Commands& c) {
   c.segment_cmd->add_flag(
       "--no-postprocess", [&c](int64_t) { c.segment.postprocess = false; },
       "Write the networks' mask as is (no largest component, no closing)");
+  c.segment_cmd->add_flag("--cuda-graphs", c.segment.cuda_graphs,
+                          "Each batch shape's forward as one CUDA graph (CUDA, not with --bn-batch-stats)");
   c.segment_cmd->add_flag("--tta", c.segment.tta,
                           "Test-time augmentation: each slice also mirrored left-right, up-down and both, the four "
                           "probabilities averaged (4 times the network time)");
@@ -228,6 +238,8 @@ void add_inference(CLI::App& app, Commands& c) {
   c.submit_cmd->add_option("--checkpoint", c.submit.checkpoint, "Which weights of each run: best or latest")
       ->capture_default_str()
       ->check(CLI::IsMember({"best", "latest"}));
+  c.submit_cmd->add_flag("--cuda-graphs", c.submit.cuda_graphs,
+                         "Each batch shape's forward as one CUDA graph (CUDA, not with --bn-batch-stats)");
   c.submit_cmd->add_flag("--tta", c.submit.tta,
                          "Test-time augmentation: each slice also mirrored in-plane, the probabilities averaged");
   c.submit_cmd->add_flag(
@@ -295,6 +307,10 @@ void add_train(CLI::App& app, Commands& c) {
       ->add_option("--precision", c.train.precision,
                    "Convolution and GEMM math: fp32, tf32 or bf16 (default: the setup's precision, else fp32)")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  c.train_cmd->add_flag("--deterministic", c.train.deterministic,
+                        "cuDNN algorithms that give the same bits on every run (CUDA; slower)");
+  c.train_cmd->add_flag("--cuda-graphs", c.train.train.cuda_graphs,
+                        "Run each training step as one CUDA graph (CUDA, one process, no dropout)");
   c.train_cmd->add_flag("--no-date", c.train.train.no_date, "Run folder without the date (vUnet2D_<savename>)");
   c.train_cmd->add_option(
       "--resume", c.train.train.resume,

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/ops.h"
 #include "models/setup_files.h"
 #include "pipeline/dist/distributed.h"
 #include "pipeline/train/run_folder.h"
@@ -59,6 +60,7 @@ static int train_runs(const TrainCommandOptions& options, bool quiet) {
   }
   if (!options.precision.empty())
     for (Setup& run : runs) run.set("Training", "precision", Value::string(options.precision), "--precision");
+  if (options.deterministic) set_deterministic_algorithms(true);
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);

@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "engine/cuda_graph.h"
 #include "engine/ops/dispatch.h"
 #include "kernels/loss_common.h"
 
@@ -36,7 +37,7 @@ void check_loss_inputs(const char* op, const Tensor& p, const Tensor& target, co
   int64_t bad = 0, first = 0;
   if (t.device().is_cpu()) {
     bad = kernels::count_invalid_targets_cpu(t.data<int64_t>(), t.numel(), classes, &first);
-  } else {
+  } else if (!cuda::capturing()) {  // a captured step's targets are checked on the host (cuda_graph.h)
     LITS_CUDA_ONLY(op, t.device(),
                    kernels::count_invalid_targets_cuda(t.data<int64_t>(), t.numel(), classes, &bad, &first, stream));
   }

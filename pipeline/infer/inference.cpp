@@ -94,7 +94,7 @@ struct Mirror {
 // One model's foreground probability of slices first .. first + b - 1, mirrored by `m` on the way in and
 // back on the way out, at full or half resolution, added to `sum` [b, H, W].
 void add_model_probability(const LoadedModel& model, const SliceVolume& v, int64_t first, int64_t b, Device device,
-                           const Mirror& m, bool half, std::vector<float>& sum) {
+                           const Mirror& m, bool half, bool graphs, std::vector<float>& sum) {
   const int64_t hw = v.height * v.width;
   const int64_t h = half ? (v.height + 1) / 2 : v.height, w = half ? (v.width + 1) / 2 : v.width;
   const std::vector<float>& table = model.input_table;
@@ -124,8 +124,15 @@ void add_model_probability(const LoadedModel& model, const SliceVolume& v, int64
   }
   // Padded with air to the size divisor (models/unet.h, as validation pads), the output cropped back.
   const double air = table[32768 - 1024];
-  Tensor out = model.fused ? crop_to(model.fused->run(pad_to_multiple(x, model.divisor, air)), h, w)
-                           : model.net->run_padded(x.to(device), air).out;
+  Tensor out;
+  if (model.fused) {
+    out = crop_to(model.fused->run(pad_to_multiple(x, model.divisor, air)), h, w);
+  } else if (graphs && device.is_cuda() && !model.net->is_training()) {
+    if (!model.graphed) model.graphed = std::make_shared<GraphedForward>(*model.net);
+    out = model.graphed->run(x, air);
+  } else {
+    out = model.net->run_padded(x.to(device), air).out;
+  }
   const UNetConfig& cfg = model.net->config();
   if (cfg.output_logits) out = cfg.num_out_classes == 1 ? sigmoid(out) : softmax(out);
   const int64_t k = out.shape()[1];
@@ -168,7 +175,8 @@ std::vector<float> ensemble_probability(const std::vector<LoadedModel>& models, 
   const int mirrors = options.tta ? 4 : 1;  // none, columns, rows, both
   for (const LoadedModel& m : models)
     for (int f = 0; f < mirrors; ++f)
-      add_model_probability(m, v, first, b, device, Mirror{v.height, v.width, f}, options.half_resolution, sum);
+      add_model_probability(m, v, first, b, device, Mirror{v.height, v.width, f}, options.half_resolution,
+                            options.cuda_graphs, sum);
   const float n = static_cast<float>(models.size() * static_cast<size_t>(mirrors));
   for (float& p : sum) p /= n;
   return sum;

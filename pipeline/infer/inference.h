@@ -14,6 +14,7 @@
 #include "models/setup.h"
 #include "models/unet.h"
 #include "models/unet_fused.h"
+#include "models/unet_graph.h"
 
 namespace lits {
 
@@ -25,6 +26,8 @@ struct LoadedModel {
   std::unique_ptr<Generator> gen;  // outlives the network (dropout)
   std::unique_ptr<UNet> net;
   std::unique_ptr<FusedUNet> fused;  // the CPU's fused path over `net`, where it applies
+  // CUDA graphs over `net` (InferenceOptions::cuda_graphs), made at the first batch that asks.
+  mutable std::shared_ptr<GraphedForward> graphed;
   int channels = 1;
   bool standardize = false;
   int64_t divisor = 1;             // H and W must be multiples: 2^(levels-1)
@@ -60,6 +63,8 @@ SliceVolume read_slice_volume(const std::string& path, NiftiGeometry* geometry =
 struct InferenceOptions {
   bool tta = false;
   bool half_resolution = false;
+  // On CUDA in eval mode, each batch shape's forward as a CUDA graph (models/unet_graph.h).
+  bool cuda_graphs = false;
 };
 
 // Probabilities stored as uint16: p = value / kProbabilityScale (steps of 1.5e-5).

@@ -99,7 +99,7 @@ SegmentReport segment_liver(const SegmentOptions& o, const VolumeProgress& progr
                                         "another output folder");
   }
   const std::vector<LoadedModel> models = load_models(o, device);
-  const InferenceOptions io{o.tta, o.fast};
+  const InferenceOptions io{o.tta, o.fast, o.cuda_graphs};
   return for_each_volume(o, files, progress, [&](const fs::path& file, VolumeOutcome& r, double& seconds) {
     NiftiGeometry g;
     AxisOrder order{};
@@ -170,8 +170,8 @@ SegmentReport submit_lesions(const SegmentOptions& o, const VolumeProgress& prog
     const VolumeDims dims{v.depth, v.height, v.width};
     std::tie(r.z0, r.z1) = slice_range(liver, dims);
     const auto t0 = Clock::now();
-    std::vector<uint8_t> labels =
-        segment_slices(models, v, r.z0, r.z1, o.batch, device, &liver, slice_progress, {o.tta, false});  // 0: z1 < z0
+    std::vector<uint8_t> labels = segment_slices(models, v, r.z0, r.z1, o.batch, device, &liver, slice_progress,
+                                                 {o.tta, false, o.cuda_graphs});  // 0: z1 < z0
     seconds = since(t0);
     r.segmented_slices = r.z1 >= r.z0 ? r.z1 - r.z0 + 1 : 0;
     for (size_t p = 0; p < labels.size(); ++p) labels[p] = static_cast<uint8_t>(liver[p] + labels[p]);

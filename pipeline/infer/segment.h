@@ -37,6 +37,7 @@ struct SegmentOptions {
   bool tta = false;                 // test-time mirroring (inference.h)
   bool fast = false;                // segment: the networks at half resolution (inference.h)
   bool save_probabilities = false;  // segment: OUT/probabilities/NAME_{background,liver}.nii.gz
+  bool cuda_graphs = false;         // each batch shape's forward as a CUDA graph (CUDA, eval mode)
 };
 
 struct VolumeOutcome {

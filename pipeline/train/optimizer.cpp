@@ -24,6 +24,12 @@ void AdamOptimizer::step(double lr) {
   ++steps_;
 }
 
+void AdamOptimizer::prepare_launch(double lr, const Tensor& guard) {
+  AdamHyper h = hyper_;
+  h.lr = lr;
+  launch_.prepare(params_only_, m_, v_, steps_ + 1, h, guard);
+}
+
 NamedTensors AdamOptimizer::state() const {
   NamedTensors s;
   for (size_t k = 0; k < params_.size(); ++k) s.emplace_back("m." + params_[k].first, m_[k]);

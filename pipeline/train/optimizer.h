@@ -22,6 +22,14 @@ class AdamOptimizer {
   void step(double lr);
   int64_t steps() const { return steps_; }
 
+  // The step in parts, for a training step captured in a CUDA graph (engine/optim.h, AdamLaunch):
+  // prepare_launch() writes the next step's table and scalars at `lr` (outside the capture), launch() runs
+  // the update on the device (capturable; skipped there when `guard`, the loss, is not finite), and
+  // commit() counts the step once the caller knows whether it was applied.
+  void prepare_launch(double lr, const Tensor& guard);
+  void launch() const { launch_.launch(); }
+  void commit(bool applied) { steps_ += applied ? 1 : 0; }
+
   // "m.<parameter>" and "v.<parameter>" for every parameter, in parameter order.
   NamedTensors state() const;
   // Restores moments (copied into place, any device) and the step count; every name and shape must match.
@@ -32,6 +40,7 @@ class AdamOptimizer {
   std::vector<Tensor> params_only_, m_, v_;
   AdamHyper hyper_;  // the reference's betas and eps, and the weight decay; lr set by step()
   int64_t steps_ = 0;
+  AdamLaunch launch_;
 };
 
 }  // namespace lits

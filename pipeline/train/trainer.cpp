@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "engine/autograd.h"
 #include "engine/error.h"
@@ -25,6 +26,7 @@
 #include "pipeline/dist/grad_reducer.h"
 #include "pipeline/io/json.h"
 #include "pipeline/train/checkpoint.h"
+#include "pipeline/train/graph_step.h"
 #include "pipeline/train/optimizer.h"
 #include "pipeline/train/run_folder.h"
 #include "pipeline/train/samples.h"
@@ -133,6 +135,8 @@ class Trainer {
   std::optional<Generator> gen_;
   std::unique_ptr<UNet> net_;
   std::unique_ptr<AdamOptimizer> adam_;
+  std::unique_ptr<GraphedStep> graphed_;  // with --cuda-graphs, where supported; it runs Adam itself
+  bool graphs_checked_ = false;
   std::unique_ptr<GradReducer> reducer_;
   std::unique_ptr<SampleGrid> samples_;
   TrainState state_;
@@ -396,7 +400,12 @@ bool Trainer::train_epoch(int64_t epoch, double lr) {
   while (std::optional<Batch> b = loader.next()) {
     // Synchronized BatchNorm needs a sample on every rank; a last step with fewer is left out by all.
     const bool skip = options_.sync_bn && comm_ != nullptr && b->step_samples < ranks_;
-    const StepResult result = train_step(step_config, *b, !skip);
+    if (options_.cuda_graphs && !std::exchange(graphs_checked_, true)) {
+      std::string why;
+      graphed_ = GraphedStep::make_if_supported(step_config, *adam_, &why);
+      if (!graphed_) message("--cuda-graphs: steps run uncaptured, since " + why);
+    }
+    const StepResult result = graphed_ ? graphed_->run(*b, lr) : train_step(step_config, *b, !skip);
     Overlap overlap = result.overlap;
     bool stop_now =
         (stop_ != nullptr && stop_->load()) || (options_.max_steps >= 0 && steps_this_call_ + 1 >= options_.max_steps);
@@ -420,7 +429,7 @@ bool Trainer::train_epoch(int64_t epoch, double lr) {
       LITS_CHECK(std::isfinite(step_loss),
                  "the training loss became " << step_loss << " at epoch " << epoch << ", batch " << b->index
                                              << " (step " << adam_->steps() + 1 << "); stopped, " << last_checkpoint());
-      adam_->step(lr);
+      if (!graphed_) adam_->step(lr);
     }
     // Training metrics: the reference's pooled Dice over chunks of verbose_idx steps.
     state_.chunk += overlap;

@@ -33,6 +33,9 @@ struct TrainOptions {
   Communicator* comm = nullptr;
   bool sync_bn = false;    // BatchNorm statistics over all ranks' samples (default: each rank's own)
   int64_t bucket_mb = 25;  // gradient all-reduce bucket size, MiB
+  // The training step as one CUDA graph (pipeline/train/graph_step.h) where it can run so (CUDA, one
+  // process, no dropout); otherwise a message says why and steps run as usual.
+  bool cuda_graphs = false;
 };
 
 // What the trainer reports while it runs (rendered by `lits train`).

@@ -91,4 +91,20 @@ inline void expect_ok(const kernels::Status& s) {
 
 inline std::string size_text(int64_t n) { return "n=" + std::to_string(n); }
 
+// The engine's grow-only workspace (kernels::Workspace), in emulated device memory.
+struct Scratch {
+  void* p = nullptr;
+  int64_t bytes = 0;
+  ~Scratch() { cudaFree(p); }
+  static void* get(void* owner, int64_t bytes) {
+    auto* s = static_cast<Scratch*>(owner);
+    if (bytes > s->bytes) {
+      cudaFree(s->p);
+      EXPECT_EQ(cudaMalloc(&s->p, static_cast<size_t>(bytes)), cudaSuccess);
+      s->bytes = bytes;
+    }
+    return s->p;
+  }
+};
+
 }  // namespace lits::emu_test

@@ -14,22 +14,6 @@ template <typename T>
 class EmuConv : public ::testing::Test {};
 TYPED_TEST_SUITE(EmuConv, Types);
 
-// The engine's grow-only workspace, in emulated device memory.
-struct Scratch {
-  void* p = nullptr;
-  int64_t bytes = 0;
-  ~Scratch() { cudaFree(p); }
-  static void* get(void* owner, int64_t bytes) {
-    auto* s = static_cast<Scratch*>(owner);
-    if (bytes > s->bytes) {
-      cudaFree(s->p);
-      EXPECT_EQ(cudaMalloc(&s->p, static_cast<size_t>(bytes)), cudaSuccess);
-      s->bytes = bytes;
-    }
-    return s->p;
-  }
-};
-
 class Handle {
  public:
   Handle() {
@@ -149,6 +133,44 @@ TEST(EmuCudnn, ArgumentsAreCheckedAsDocumented) {
             CUDNN_STATUS_BAD_PARAM)
       << "stride 0";
   EXPECT_EQ(cudnnSetConvolutionMathType(d.conv, static_cast<cudnnMathType_t>(9)), CUDNN_STATUS_BAD_PARAM);
+}
+
+// cudnnFind: only the algorithms whose workspace fits are listed, the output is written, and inside a
+// stream capture it fails (it waits for the device) and invalidates the capture.
+TEST(EmuCudnn, FindListsWhatFitsAndWritesTheOutput) {
+  Handle h;
+  Descs d;
+  const auto x = uniform<float>(50, 31), w = uniform<float>(54, 32);
+  Device<float> dx(x), dw(w), dy(75), ws(1 << 16);
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  int n = 0;
+  ASSERT_EQ(cudnnSetConvolutionMathType(d.conv, CUDNN_FMA_MATH), CUDNN_STATUS_SUCCESS);
+  ASSERT_EQ(cudnnFindConvolutionForwardAlgorithmEx(h.get(), d.x, dx.get(), d.w, dw.get(), d.conv, d.y, dy.get(),
+                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, ws.get(), 1 << 16),
+            CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(n, 3);
+  kernels::ConvShape s;
+  s.N = 1, s.Ci = 2, s.H = 5, s.W = 5, s.Co = 3, s.K = 3, s.Ho = 5, s.Wo = 5, s.pad = 1;
+  std::vector<float> y(75);
+  kernels::conv2d_forward_cpu(s, x.data(), w.data(), static_cast<const float*>(nullptr), y.data());
+  expect_close(y, dy.host(), "cudnnFind's output");
+  // No workspace: only the algorithm that needs none.
+  ASSERT_EQ(cudnnFindConvolutionForwardAlgorithmEx(h.get(), d.x, dx.get(), d.w, dw.get(), d.conv, d.y, dy.get(),
+                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, nullptr, 0),
+            CUDNN_STATUS_SUCCESS);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(perf[0].algo, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+  cudaStream_t s2 = nullptr;
+  ASSERT_EQ(cudaStreamCreate(&s2), cudaSuccess);
+  ASSERT_EQ(cudnnSetStream(h.get(), s2), CUDNN_STATUS_SUCCESS);
+  ASSERT_EQ(cudaStreamBeginCapture(s2, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  EXPECT_EQ(cudnnFindConvolutionForwardAlgorithmEx(h.get(), d.x, dx.get(), d.w, dw.get(), d.conv, d.y, dy.get(),
+                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf, ws.get(), 1 << 16),
+            CUDNN_STATUS_EXECUTION_FAILED);
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(s2, &graph), cudaErrorStreamCaptureInvalidated);
+  cudaGetLastError();
+  EXPECT_EQ(cudaStreamDestroy(s2), cudaSuccess);
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 // Parity of the emulated elementwise, copy, dropout and Adam kernels with their CPU twins.
+#include <limits>
+
 #include "kernels/adam.h"
 #include "kernels/copy.h"
 #include "kernels/dropout.h"
@@ -143,12 +145,23 @@ TYPED_TEST(EmuElementwise, AdamStepOverSlotsOfEverySize) {
     emu_slots.push_back({dev[0][k]->get(), dev[1][k]->get(), dev[2][k]->get(), dev[3][k]->get(), sizes[k]});
   }
   Device<kernels::AdamSlot<T>> dslots(emu_slots);
+  Device<kernels::AdamDeviceScalars<T>> dscalars(std::vector{kernels::adam_device_scalars<T>(a)});
+  // A non-finite guard (a NaN or infinite loss) leaves everything as it was.
+  for (const T bad : {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity()}) {
+    Device<T> guard(std::vector<T>{bad});
+    expect_ok(kernels::adam_step_cuda(dslots.get(), static_cast<int64_t>(sizes.size()), max_n, dscalars.get(),
+                                      guard.get(), nullptr));
+    for (size_t k = 0; k < sizes.size(); ++k)
+      for (int f : {0, 2, 3}) expect_equal(host[f][k], dev[f][k]->host(), "adam skipped, slot " + std::to_string(k));
+  }
   kernels::adam_step_cpu(cpu_slots.data(), static_cast<int64_t>(sizes.size()), a);
-  expect_ok(kernels::adam_step_cuda(dslots.get(), static_cast<int64_t>(sizes.size()), max_n, a, nullptr));
+  Device<T> finite(std::vector<T>{T(0.25)});
+  expect_ok(kernels::adam_step_cuda(dslots.get(), static_cast<int64_t>(sizes.size()), max_n, dscalars.get(),
+                                    finite.get(), nullptr));
   for (size_t k = 0; k < sizes.size(); ++k)
     for (int f : {0, 2, 3})
       expect_equal(host[f][k], dev[f][k]->host(), "adam slot " + std::to_string(k) + " field " + std::to_string(f));
-  expect_ok(kernels::adam_step_cuda(dslots.get(), 0, 0, a, nullptr));  // no tensors: nothing to launch
+  expect_ok(kernels::adam_step_cuda(dslots.get(), 0, 0, dscalars.get(), static_cast<const T*>(nullptr), nullptr));
 }
 
 }  // namespace

@@ -42,21 +42,6 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return d;
 }
 
-struct Scratch {
-  void* p = nullptr;
-  int64_t bytes = 0;
-  ~Scratch() { cudaFree(p); }
-  static void* get(void* owner, int64_t bytes) {
-    auto* s = static_cast<Scratch*>(owner);
-    if (bytes > s->bytes) {
-      cudaFree(s->p);
-      EXPECT_EQ(cudaMalloc(&s->p, static_cast<size_t>(bytes)), cudaSuccess);
-      s->bytes = bytes;
-    }
-    return s->p;
-  }
-};
-
 TEST(EmuPrecision, ConversionKernelsAreBitIdenticalToTheCpu) {
   // Ties both ways, the largest finite values, subnormals, zeros, Inf and NaN, and random values.
   std::vector<float> v = {1.0f + 1.0f / 256,

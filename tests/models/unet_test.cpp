@@ -141,16 +141,21 @@ TEST(UNet, BigPresetForwardAndBackwardOnTheCpu) {
   EXPECT_FALSE(big.find("enc.5.pool.weight").grad().defined());
 }
 
-TEST(UNet, SmallPresetOverfitsOneTinyBatch) {
-  UNet small(small_liver());
-  small.train();
-  const Tensor x = randn({2, 1, 32, 32}, 4, DType::kFloat32, false);
+// A disc target for [2, 32, 32] batches: "liver".
+Tensor disc_target() {
   std::vector<int64_t> t(2 * 32 * 32);
   for (int64_t i = 0; i < static_cast<int64_t>(t.size()); ++i) {
     const int64_t h = (i / 32) % 32, w = i % 32;
-    t[i] = (h - 16) * (h - 16) + (w - 12) * (w - 12) < 64;  // a disc: "liver"
+    t[i] = (h - 16) * (h - 16) + (w - 12) * (w - 12) < 64;
   }
-  const Tensor target = Tensor::from_ints(t, {2, 32, 32});
+  return Tensor::from_ints(t, {2, 32, 32});
+}
+
+// First and last loss of 25 momentum-SGD steps of the Small preset on one tiny batch (a disc: "liver").
+std::pair<double, double> overfit_tiny_batch() {
+  UNet small(small_liver());
+  small.train();
+  const Tensor x = randn({2, 1, 32, 32}, 4, DType::kFloat32, false), target = disc_target();
   LossOptions o;
   std::vector<Tensor> velocity;
   double first = 0, last = 0;
@@ -170,19 +175,14 @@ TEST(UNet, SmallPresetOverfitsOneTinyBatch) {
       Tensor(params[k]).add_(velocity[k], -0.01);
     }
   }
+  return {first, last};
+}
+
+TEST(UNet, SmallPresetOverfitsOneTinyBatch) {
+  const auto [first, last] = overfit_tiny_batch();
   // pwce's floor is log(1 + e^-1) = 0.3133 (the double softmax); the start is near 0.69.
   EXPECT_LT(last, 0.75 * first) << "first " << first << " last " << last;
   EXPECT_LT(last, 0.5);
-}
-
-// A disc target for [2, 32, 32] batches: "liver".
-Tensor disc_target() {
-  std::vector<int64_t> t(2 * 32 * 32);
-  for (int64_t i = 0; i < static_cast<int64_t>(t.size()); ++i) {
-    const int64_t h = (i / 32) % 32, w = i % 32;
-    t[i] = (h - 16) * (h - 16) + (w - 12) * (w - 12) < 64;
-  }
-  return Tensor::from_ints(t, {2, 32, 32});
 }
 
 // Loss and parameter gradients of one training step (forward in training mode, loss, backward) of a
@@ -252,27 +252,7 @@ TEST(UNet, TrainingStepCudaMatchesCpuInEachPrecision) {
 // bfloat16 autocast keeps the network trainable: the Small preset still overfits a tiny batch.
 TEST(UNet, SmallPresetStillLearnsInBf16) {
   PrecisionGuard guard(Precision::kBf16);
-  UNet small(small_liver());
-  small.train();
-  const Tensor x = randn({2, 1, 32, 32}, 4, DType::kFloat32, false), target = disc_target();
-  std::vector<Tensor> velocity;
-  double first = 0, last = 0;
-  for (int step = 0; step < 25; ++step) {
-    small.zero_grad();
-    const Tensor loss = multiclass_pwce(small.forward(x), target, Tensor(), LossOptions{});
-    loss.backward();
-    if (step == 0) first = loss.item();
-    last = loss.item();
-    NoGradGuard no_grad;
-    const auto params = small.parameters();
-    if (velocity.empty())
-      for (const Tensor& p : params) velocity.push_back(Tensor::zeros(p.shape()));
-    for (size_t k = 0; k < params.size(); ++k) {
-      if (!params[k].grad().defined()) continue;
-      velocity[k] = add(scale(velocity[k], 0.9), params[k].grad());
-      Tensor(params[k]).add_(velocity[k], -0.01);
-    }
-  }
+  const auto [first, last] = overfit_tiny_batch();
   EXPECT_LT(last, 0.75 * first) << "first " << first << " last " << last;
   EXPECT_LT(last, 0.5);
 }
