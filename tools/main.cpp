@@ -60,6 +60,20 @@ void add_base_option(CLI::App* cmd, std::string& base) {
   cmd->add_option("--base", base, "Baseline file the runs are merged onto")->default_str("Baseline_Parameters.txt");
 }
 
+// --precision (docs/gpu-fast-path.md); `what_if_unset` says what an unset option means.
+CLI::Option* add_precision_option(CLI::App* cmd, std::string& precision, const char* what_if_unset) {
+  return cmd
+      ->add_option("--precision", precision,
+                   std::string("Convolution and GEMM math: fp32, tf32 or bf16") + what_if_unset)
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+}
+
+// --deterministic: cuDNN's deterministic algorithms only.
+void add_deterministic_flag(CLI::App* cmd, bool& deterministic) {
+  cmd->add_flag("--deterministic", deterministic,
+                "cuDNN algorithms that give the same bits on every run (CUDA; slower)");
+}
+
 void add_demo(CLI::App& app, Commands& c) {
   c.demo_cmd = app.add_subcommand(
       "demo",
@@ -134,12 +148,8 @@ void add_bench(CLI::App& app, Commands& c) {
   c.btrain_cmd->add_option("--workers", c.bench_train.threads, "Loader worker threads (0: the loader runs inline)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
-  c.btrain_cmd
-      ->add_option("--precision", c.bench_train.precision,
-                   "Convolution and GEMM math: fp32, tf32 or bf16 (default: the setup's precision, else fp32)")
-      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
-  c.btrain_cmd->add_flag("--deterministic", c.bench_train.deterministic,
-                         "cuDNN algorithms that give the same bits on every run (CUDA; slower)");
+  add_precision_option(c.btrain_cmd, c.bench_train.precision, " (default: the setup's precision, else fp32)");
+  add_deterministic_flag(c.btrain_cmd, c.bench_train.deterministic);
   c.btrain_cmd->add_flag("--cuda-graphs", c.bench_train.cuda_graphs,
                          "Time the step as one CUDA graph (at least 4 warm-up steps: plain, 2 uncaptured, capture)");
   c.btrain_cmd->add_flag("--quick", c.bench_train.quick, "A small phantom store and 2 timed steps (smoke test)");
@@ -167,9 +177,7 @@ void add_bench(CLI::App& app, Commands& c) {
   c.binfer_cmd->add_flag("--unfused", c.bench_infer.unfused,
                          "Time the op-by-op path on the CPU instead of the fused one `lits segment` uses");
   c.binfer_cmd->add_flag("--cuda-graphs", c.bench_infer.cuda_graphs, "Time the forward as one CUDA graph (CUDA)");
-  c.binfer_cmd->add_option("--precision", c.bench_infer.precision, "Convolution and GEMM math: fp32, tf32 or bf16")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  add_precision_option(c.binfer_cmd, c.bench_infer.precision, "")->capture_default_str();
   c.binfer_cmd->add_flag("--verbose", c.bench_infer.verbose, "List the fused program's primitives");
   c.binfer_cmd->add_option("--json", c.bench_infer.json, "Also write the results as JSON to this file");
 }
@@ -303,12 +311,8 @@ void add_train(CLI::App& app, Commands& c) {
   c.train_cmd->add_option("--device", c.train.train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c.train_cmd->add_option("--epochs", c.train.train.epochs, "Epochs (default: the setup's n_epochs)")
       ->check(CLI::NonNegativeNumber);
-  c.train_cmd
-      ->add_option("--precision", c.train.precision,
-                   "Convolution and GEMM math: fp32, tf32 or bf16 (default: the setup's precision, else fp32)")
-      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
-  c.train_cmd->add_flag("--deterministic", c.train.deterministic,
-                        "cuDNN algorithms that give the same bits on every run (CUDA; slower)");
+  add_precision_option(c.train_cmd, c.train.precision, " (default: the setup's precision, else fp32)");
+  add_deterministic_flag(c.train_cmd, c.train.deterministic);
   c.train_cmd->add_flag("--cuda-graphs", c.train.train.cuda_graphs,
                         "Run each training step as one CUDA graph (CUDA, one process, no dropout)");
   c.train_cmd->add_flag("--no-date", c.train.train.no_date, "Run folder without the date (vUnet2D_<savename>)");
